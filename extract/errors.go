@@ -1,0 +1,164 @@
+package extract
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Errors wrapped by the errors this package returns, to be tested with
+// errors.Is.
+var (
+	// ErrNoHeader means that a file holds no header: it is empty or
+	// blank.
+	ErrNoHeader = errors.New("no header")
+
+	// ErrFieldCount means that a record has more or fewer fields than the
+	// header.
+	ErrFieldCount = errors.New("wrong number of fields")
+
+	// ErrInvalidUTF8 means that a field is not valid UTF-8.
+	ErrInvalidUTF8 = errors.New("invalid UTF-8")
+
+	// ErrRecordTooLong means that a CSV record is larger than
+	// Options.MaxRecordBytes, usually because of a missing closing quote.
+	ErrRecordTooLong = errors.New("record too long")
+
+	// ErrCellValue means that a value cannot be stored in an XLSX cell: it
+	// holds a control character that XML cannot represent or is longer
+	// than 32767 characters.
+	ErrCellValue = errors.New("value cannot be stored in an XLSX cell")
+)
+
+// A ParseError reports bad input in a file. Line and Column are 1-based and
+// 0 when unknown. For CSV, Line is a physical line and Column a byte
+// position in that line, as in encoding/csv; for XLSX, they are the row
+// number and the column number (A is 1).
+type ParseError struct {
+	File      string // file name, as given to Open or a New function
+	StartLine int    // line where the record starts, if not Line; else 0
+	Line      int    // line where the error is
+	Column    int    // column where the error is
+	Err       error  // the actual error
+}
+
+func (e *ParseError) Error() string {
+	var b strings.Builder
+	b.WriteString("extract: ")
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		if e.File != "" {
+			b.WriteByte(':')
+		}
+		b.WriteString(strconv.Itoa(e.Line))
+		if e.Column > 0 {
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(e.Column))
+		}
+	}
+	if e.StartLine > 0 && e.StartLine != e.Line {
+		fmt.Fprintf(&b, ": in record starting on line %d", e.StartLine)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// A HeaderError reports columns requested from [Reader.Columns] that cannot
+// be located in a file's header.
+type HeaderError struct {
+	File      string   // file name
+	Header    []string // the file's header
+	Missing   []string // requested names absent from the header
+	Ambiguous []string // requested names found more than once in the header
+}
+
+func (e *HeaderError) Error() string {
+	var problems []string
+	for _, name := range e.Missing {
+		p := fmt.Sprintf("column %q not found", name)
+		if s := suggest(e.Header, name); s != "" {
+			p += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		problems = append(problems, p)
+	}
+	for _, name := range e.Ambiguous {
+		problems = append(problems, duplicate(e.Header, name))
+	}
+	return "extract: " + e.File + ": " + strings.Join(problems, "; ")
+}
+
+// duplicate describes a name found more than once in header.
+func duplicate(header []string, name string) string {
+	var cols []string
+	for i, h := range header {
+		if h == name {
+			cols = append(cols, strconv.Itoa(i+1))
+		}
+	}
+	return fmt.Sprintf("column %q appears %d times (columns %s)", name, len(cols), strings.Join(cols, ", "))
+}
+
+// suggest returns the name in header closest to name, or "" if none is
+// close. Names are compared without regard to case, spaces, '_' and '-',
+// and a small number of typing errors is tolerated.
+func suggest(header []string, name string) string {
+	key := fold(name)
+	best, bestDist := "", 3
+	for _, h := range header {
+		if h == "" || h == name {
+			continue
+		}
+		k := fold(h)
+		if k == key {
+			return h
+		}
+		if d := distance(k, key); d < bestDist && 3*d <= len([]rune(key)) {
+			best, bestDist = h, d
+		}
+	}
+	return best
+}
+
+// fold returns s in lower case without spaces, '_' and '-'.
+func fold(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', '_', '-':
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, s)
+}
+
+// distance returns the optimal string alignment distance between a and b:
+// the number of rune insertions, deletions, substitutions and
+// transpositions of adjacent runes that turn a into b.
+func distance(a, b string) int {
+	s, t := []rune(a), []rune(b)
+	// d[i][j] is the distance between s[:i] and t[:j]; three rows suffice.
+	prev2, prev, cur := make([]int, len(t)+1), make([]int, len(t)+1), make([]int, len(t)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(s); i++ {
+		cur[0] = i
+		for j := 1; j <= len(t); j++ {
+			cost := 1
+			if s[i-1] == t[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && s[i-1] == t[j-2] && s[i-2] == t[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(t)]
+}

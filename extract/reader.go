@@ -1,0 +1,210 @@
+package extract
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// DefaultMaxRecordBytes is the default limit on the size of a CSV record.
+const DefaultMaxRecordBytes = 16 << 20
+
+// Options configure readers and writers. A nil *Options means the
+// defaults.
+type Options struct {
+	// Separator separates CSV fields. Zero means ','. It must not be
+	// '"', '\r', '\n' or utf8.RuneError.
+	Separator rune
+
+	// LazyQuotes makes CSV readers accept a quote in an unquoted field and
+	// a non-doubled quote in a quoted field, as in encoding/csv.
+	LazyQuotes bool
+
+	// MaxRecordBytes limits the size of a CSV record. A larger record is
+	// an error wrapping ErrRecordTooLong, so that a missing closing quote
+	// cannot make a reader buffer the rest of a file. Zero means
+	// DefaultMaxRecordBytes.
+	MaxRecordBytes int
+
+	// Sheet names the XLSX sheet to read or write. Empty means the first
+	// sheet when reading and "Sheet1" when writing.
+	Sheet string
+}
+
+func (o *Options) separator() rune {
+	if o == nil || o.Separator == 0 {
+		return ','
+	}
+	return o.Separator
+}
+
+func (o *Options) maxRecordBytes() int {
+	if o == nil || o.MaxRecordBytes <= 0 {
+		return DefaultMaxRecordBytes
+	}
+	return o.MaxRecordBytes
+}
+
+func (o *Options) lazyQuotes() bool { return o != nil && o.LazyQuotes }
+
+func (o *Options) sheet() string {
+	if o == nil {
+		return ""
+	}
+	return o.Sheet
+}
+
+// A source yields the records of a file, the header first.
+type source interface {
+	// read returns the next record and the line where it starts, or
+	// io.EOF. The record may be reused by the next call.
+	read() (record []string, line int, err error)
+	close() error
+}
+
+// A Reader reads the records of an extraction file, CSV or XLSX, after its
+// header. Every record has one field per header column.
+//
+// A Reader is not safe for concurrent use.
+type Reader struct {
+	name   string
+	src    source
+	file   io.Closer // closed by Close, if not nil
+	header []string
+	index  map[string][]int // header positions of each non-empty name
+	line   int
+}
+
+// Open opens the file at path, reading it as XLSX if its extension is
+// .xlsx or .xlsm (in any case) and as CSV otherwise. Errors name the file
+// by path.
+func Open(path string, opts *Options) (*Reader, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".xlsx", ".xlsm":
+		return openXLSX(path, opts)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
+	}
+	r, err := NewCSVReader(f, path, opts)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.file = f
+	return r, nil
+}
+
+// newReader returns a Reader over src, whose header it reads.
+func newReader(name string, src source) (*Reader, error) {
+	rec, line, err := src.read()
+	if err == io.EOF {
+		err = &ParseError{File: name, Err: ErrNoHeader}
+	}
+	if err != nil {
+		src.close()
+		return nil, err
+	}
+	r := &Reader{
+		name:   name,
+		src:    src,
+		header: make([]string, len(rec)),
+		index:  make(map[string][]int, len(rec)),
+		line:   line,
+	}
+	for i, h := range rec {
+		h = strings.TrimFunc(h, func(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' })
+		r.header[i] = h
+		if h != "" {
+			r.index[h] = append(r.index[h], i)
+		}
+	}
+	return r, nil
+}
+
+// Name returns the name of the file, as used in errors.
+func (r *Reader) Name() string { return r.name }
+
+// Header returns the column names, without surrounding spaces.
+func (r *Reader) Header() []string { return slices.Clone(r.header) }
+
+// Columns returns the position in each record of each named column, in the
+// order of names. A name matches a header column exactly, once surrounding
+// spaces are removed from the header.
+//
+// If a name is absent from the header or names more than one column,
+// Columns returns a *HeaderError listing all such names.
+func (r *Reader) Columns(names ...string) ([]int, error) {
+	cols := make([]int, len(names))
+	var e HeaderError
+	for i, name := range names {
+		switch pos := r.index[name]; len(pos) {
+		case 1:
+			cols[i] = pos[0]
+		case 0:
+			if !slices.Contains(e.Missing, name) {
+				e.Missing = append(e.Missing, name)
+			}
+		default:
+			if !slices.Contains(e.Ambiguous, name) {
+				e.Ambiguous = append(e.Ambiguous, name)
+			}
+		}
+	}
+	if e.Missing != nil || e.Ambiguous != nil {
+		e.File, e.Header = r.name, r.Header()
+		return nil, &e
+	}
+	return cols, nil
+}
+
+// HeaderWarnings describes the oddities of the header: columns without a
+// name and names given to several columns. They do no harm unless such a
+// column is requested from Columns, which then reports an error.
+func (r *Reader) HeaderWarnings() []string {
+	var warnings []string
+	for i, h := range r.header {
+		switch {
+		case h == "":
+			warnings = append(warnings, fmt.Sprintf("column %d has no name", i+1))
+		case len(r.index[h]) > 1 && r.index[h][0] == i:
+			warnings = append(warnings, duplicate(r.header, h))
+		}
+	}
+	return warnings
+}
+
+// Read returns the next record, or io.EOF after the last one. The record
+// holds one field per header column; its slice may be overwritten by the
+// next call to Read, so copy it to keep it (its strings may be kept).
+//
+// After an error wrapping ErrFieldCount or ErrInvalidUTF8, or a CSV syntax
+// error, Read may be called again to go on with the next record; any other
+// error is returned again by every later call.
+func (r *Reader) Read() ([]string, error) {
+	rec, line, err := r.src.read()
+	r.line = line
+	return rec, err
+}
+
+// Line returns the line of the record last read: for CSV, the physical
+// line where it starts; for XLSX, its row number. The header is on line 1
+// unless preceded by blank lines.
+func (r *Reader) Line() int { return r.line }
+
+// Close releases the resources of the Reader and closes the file opened by
+// Open. It does not close the io.Reader given to a New function.
+func (r *Reader) Close() error {
+	err := r.src.close()
+	if r.file != nil {
+		if cerr := r.file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}

@@ -1,0 +1,140 @@
+package extsort
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"unsafe"
+)
+
+// maxRecord is the longest record an arena can index.
+const maxRecord = math.MaxUint32
+
+// entry locates one record in an arena. Entries hold no pointers, so the
+// garbage collector does not scan the index.
+type entry struct {
+	chunk, off, len uint32
+}
+
+const entrySize = int64(unsafe.Sizeof(entry{}))
+
+// arena holds records in large chunks, in the order they were added, and an
+// index over them that sorting reorders. mem counts the bytes of the chunks
+// in use and of the index.
+type arena struct {
+	chunks    [][]byte // in use, filled in order
+	free      [][]byte // emptied chunks of chunkSize kept for reuse
+	index     []entry
+	chunkSize int
+	mem       int64
+}
+
+func newArena(chunkSize int) *arena {
+	return &arena{chunkSize: chunkSize}
+}
+
+func (a *arena) len() int { return len(a.index) }
+
+// rec returns the record that e locates.
+func (a *arena) rec(e entry) []byte {
+	return a.chunks[e.chunk][e.off : int(e.off)+int(e.len) : int(e.off)+int(e.len)]
+}
+
+// cost returns how many more bytes adding a record of n bytes would take.
+func (a *arena) cost(n int) int64 {
+	var c int64
+	if a.spare() < n {
+		c += int64(max(a.chunkSize, n))
+	}
+	if len(a.index) == cap(a.index) {
+		c += int64(indexGrowth(cap(a.index))) * entrySize
+	}
+	return c
+}
+
+// spare returns the room left in the last chunk.
+func (a *arena) spare() int {
+	if len(a.chunks) == 0 {
+		return -1
+	}
+	last := a.chunks[len(a.chunks)-1]
+	return cap(last) - len(last)
+}
+
+// indexGrowth returns by how many entries a full index of capacity c grows.
+func indexGrowth(c int) int { return max(c/2, 1024) }
+
+// add copies rec into the arena and indexes it.
+func (a *arena) add(rec []byte) {
+	if a.spare() < len(rec) {
+		a.chunks = append(a.chunks, a.newChunk(len(rec)))
+	}
+	i := len(a.chunks) - 1
+	off := len(a.chunks[i])
+	a.chunks[i] = append(a.chunks[i], rec...)
+	if len(a.index) == cap(a.index) {
+		old := cap(a.index)
+		a.index = slices.Grow(a.index, indexGrowth(old))
+		a.mem += int64(cap(a.index)-old) * entrySize
+	}
+	a.index = append(a.index, entry{uint32(i), uint32(off), uint32(len(rec))})
+}
+
+// newChunk returns an empty chunk with room for n bytes.
+func (a *arena) newChunk(n int) []byte {
+	var c []byte
+	if k := len(a.free); k > 0 && n <= a.chunkSize {
+		c, a.free = a.free[k-1], a.free[:k-1]
+	} else {
+		c = make([]byte, 0, max(a.chunkSize, n))
+	}
+	a.mem += int64(cap(c))
+	return c
+}
+
+// sort orders the index by compare. Ties are broken by position in the
+// arena, which is the order records were added, so the sort is stable.
+// Consecutive empty records share a position, but they are identical.
+func (a *arena) sort(compare func(a, b []byte) int) {
+	slices.SortFunc(a.index, func(x, y entry) int {
+		if c := compare(a.rec(x), a.rec(y)); c != 0 {
+			return c
+		}
+		if x.chunk != y.chunk {
+			return cmp.Compare(x.chunk, y.chunk)
+		}
+		if x.off != y.off {
+			return cmp.Compare(x.off, y.off)
+		}
+		return cmp.Compare(x.len, y.len) // an empty record before the one after it
+	})
+}
+
+// reset empties the arena, keeping the index and the standard-size chunks
+// for reuse.
+func (a *arena) reset() {
+	for _, c := range a.chunks {
+		if cap(c) == a.chunkSize {
+			a.free = append(a.free, c[:0])
+		}
+	}
+	clear(a.chunks)
+	a.chunks = a.chunks[:0]
+	a.index = a.index[:0]
+	a.mem = int64(cap(a.index)) * entrySize
+}
+
+// memSource reads an arena's records in index order.
+type memSource struct {
+	a *arena
+	i int
+}
+
+func (m *memSource) next() ([]byte, bool, error) {
+	if m.i == len(m.a.index) {
+		return nil, false, nil
+	}
+	e := m.a.index[m.i]
+	m.i++
+	return m.a.rec(e), true, nil
+}

@@ -1,0 +1,466 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"iter"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/idsync/idsync/entitytype"
+	"github.com/idsync/idsync/internal/extsort"
+	"github.com/idsync/idsync/internal/rec"
+)
+
+// DiffOptions configure [Diff]. A nil *DiffOptions means the defaults.
+type DiffOptions struct {
+	// Dir receives the change set; required.
+	Dir string
+	// MemoryBudget bounds the memory used to sort the store's state when
+	// the store is not a SortedScanner; DefaultMemoryBudget when 0.
+	MemoryBudget int64
+	// Fingerprint is the store's fingerprint read before the scan; the
+	// change set carries it so that Apply can detect a stale plan.
+	Fingerprint string
+	// Progress, when set, receives progress events.
+	Progress func(Progress)
+}
+
+// Diff merges the prepared data with the store's current state, key by
+// key, and writes the resulting change set into opts.Dir:
+//
+//   - a key only in the prepared data is inserted; a key in both is
+//     updated, property by property, where a canonical value differs; a
+//     key only in the store is deleted in complete mode (never a protected
+//     key) and left alone in incremental mode;
+//   - a delta's commands apply against the stored state: insert of a
+//     stored key updates it, update of a missing key is rejected into the
+//     error report, delete of a missing key is a no-op, merge upserts;
+//   - links are inserted and deleted likewise, per association; links of a
+//     protected key are never deleted.
+//
+// Entity types and associations are diffed in parallel. If the store
+// implements SortedScanner its scans are merged as they come; otherwise
+// they are sorted first, spilling to disk above the memory budget.
+func Diff(ctx context.Context, p *Prepared, store Store, opts *DiffOptions) (*ChangeSet, error) {
+	if opts == nil || opts.Dir == "" {
+		return nil, fmt.Errorf("idsync: Diff needs DiffOptions.Dir")
+	}
+	budget := opts.MemoryBudget
+	if budget <= 0 {
+		budget = DefaultMemoryBudget
+	}
+	cs := &ChangeSet{dir: opts.Dir, model: p.Model, m: manifest{
+		Connector: p.Connector, Mode: p.Mode, Fingerprint: opts.Fingerprint, Model: p.Model,
+		EntityTypes:  make([]EntityTypeChanges, len(p.EntityTypes)),
+		Associations: make([]AssociationChanges, len(p.Associations)),
+	}}
+	d := &differ{p: p, store: store, budget: budget / int64(max(1, runtime.GOMAXPROCS(0))), opts: opts}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range p.EntityTypes {
+		g.Go(func() error { return d.entityType(gctx, i, &cs.m.EntityTypes[i]) })
+	}
+	for i := range p.Associations {
+		g.Go(func() error { return d.association(gctx, i, &cs.m.Associations[i]) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := cs.save(); err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+type differ struct {
+	p      *Prepared
+	store  Store
+	budget int64
+	opts   *DiffOptions
+}
+
+// cursor walks sorted records: key first, then skip fields to ignore, then
+// the values.
+type cursor struct {
+	next  func() ([]byte, bool, error)
+	stop  func()
+	rec   []byte
+	done  bool
+	err   error
+	skip  int
+	count int64
+}
+
+func (c *cursor) advance() {
+	if c.done {
+		return
+	}
+	prev := c.rec
+	r, ok, err := c.next()
+	if err != nil || !ok {
+		c.rec, c.done, c.err = nil, true, err
+		return
+	}
+	if prev != nil && bytes.Compare(rec.Key(prev), rec.Key(r)) >= 0 {
+		c.rec, c.done = nil, true
+		c.err = fmt.Errorf("idsync: records out of order or duplicated at key %q", rec.Key(r))
+		return
+	}
+	c.rec = append(c.rec[:0], r...)
+	c.count++
+}
+
+// values returns the fields after the key and the skipped fields.
+func (c *cursor) values() rec.Fields {
+	f := rec.Split(c.rec)
+	for range 1 + c.skip {
+		f.Next()
+	}
+	return f
+}
+
+func (c *cursor) close() {
+	if c.stop != nil {
+		c.stop()
+	}
+}
+
+// preparedCursor reads a prepared file: key, op, line, values.
+func preparedCursor(path string) (*cursor, error) {
+	f, r, _, err := openPrepared(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &cursor{skip: 2, stop: func() { f.Close() }}
+	c.next = func() ([]byte, bool, error) {
+		if r.Next() {
+			return r.Record(), true, nil
+		}
+		return nil, false, r.Err()
+	}
+	return c, nil
+}
+
+// seqCursor encodes what a scan yields and sorts it unless sorted.
+func seqCursor[T any](ctx context.Context, seq iter.Seq2[T, error], sorted bool, budget int64, tmp string, encode func([]byte, T) []byte) (*cursor, error) {
+	if sorted {
+		next, stop := iter.Pull2(seq)
+		var buf []byte
+		return &cursor{stop: stop, next: func() ([]byte, bool, error) {
+			v, err, ok := next()
+			if !ok || err != nil {
+				return nil, false, err
+			}
+			buf = encode(buf[:0], v)
+			return buf, true, nil
+		}}, nil
+	}
+	s := extsort.New(rec.CompareKeys, &extsort.Options{MemoryBudget: budget, TempDir: tmp})
+	var buf []byte
+	for v, err := range seq {
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		buf = encode(buf[:0], v)
+		if err := s.Add(ctx, buf); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	it, err := s.Sort(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &cursor{stop: func() { it.Close() }, next: func() ([]byte, bool, error) {
+		if it.Next() {
+			return it.Record(), true, nil
+		}
+		return nil, false, it.Err()
+	}}, nil
+}
+
+func encodeRecord(n int) func([]byte, Record) []byte {
+	return func(b []byte, r Record) []byte {
+		b = rec.AppendString(b, r.Key)
+		for i := range n {
+			v := ""
+			if i < len(r.Values) {
+				v = r.Values[i]
+			}
+			b = rec.AppendString(b, v)
+		}
+		return b
+	}
+}
+
+func encodeLink(b []byte, l Link) []byte { return rec.AppendString(b, l.Source+"\x00"+l.Target) }
+
+// storeResources returns a sorted cursor over the stored resources of t.
+func (d *differ) storeResources(ctx context.Context, t *entitytype.EntityType) (*cursor, error) {
+	if ss, ok := d.store.(SortedScanner); ok {
+		return seqCursor(ctx, ss.SortedResources(ctx, t), true, d.budget, d.opts.Dir, encodeRecord(len(t.Properties)))
+	}
+	return seqCursor(ctx, d.store.Resources(ctx, t), false, d.budget, d.opts.Dir, encodeRecord(len(t.Properties)))
+}
+
+func (d *differ) storeLinks(ctx context.Context, a *entitytype.Association) (*cursor, error) {
+	if ss, ok := d.store.(SortedScanner); ok {
+		return seqCursor(ctx, ss.SortedLinks(ctx, a), true, d.budget, d.opts.Dir, encodeLink)
+	}
+	return seqCursor(ctx, d.store.Links(ctx, a), false, d.budget, d.opts.Dir, encodeLink)
+}
+
+// merge walks two sorted cursors together, calling fn with the record of
+// each side for every key (nil for the side that lacks it).
+func merge(ctx context.Context, nw, cur *cursor, fn func(n, c []byte) error) error {
+	nw.advance()
+	cur.advance()
+	for i := 0; !nw.done || !cur.done; i++ {
+		if i&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		var err error
+		switch {
+		case cur.done:
+			err = fn(nw.rec, nil)
+			nw.advance()
+		case nw.done:
+			err = fn(nil, cur.rec)
+			cur.advance()
+		default:
+			switch c := bytes.Compare(rec.Key(nw.rec), rec.Key(cur.rec)); {
+			case c < 0:
+				err = fn(nw.rec, nil)
+				nw.advance()
+			case c > 0:
+				err = fn(nil, cur.rec)
+				cur.advance()
+			default:
+				err = fn(nw.rec, cur.rec)
+				nw.advance()
+				cur.advance()
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if nw.err != nil {
+		return nw.err
+	}
+	return cur.err
+}
+
+func (d *differ) entityType(ctx context.Context, i int, out *EntityTypeChanges) error {
+	pt := d.p.EntityTypes[i]
+	t := &d.p.Model.EntityTypes[i]
+	out.Name = pt.Name
+	out.File = pt.Name + ".changes"
+	out.Read = pt.Read
+	out.Rejected = pt.RejectedCount()
+	out.Protected = int64(pt.ProtectedCount())
+	if pt.Err != nil {
+		return pt.Err
+	}
+	nw, err := preparedCursor(filepath.Join(d.p.Dir, pt.File))
+	if err != nil {
+		return err
+	}
+	defer nw.close()
+	cur, err := d.storeResources(ctx, t)
+	if err != nil {
+		return fmt.Errorf("idsync: scan %s: %w", t.Name, err)
+	}
+	defer cur.close()
+	w, err := newChangeWriter(filepath.Join(d.opts.Dir, out.File))
+	if err != nil {
+		return err
+	}
+	complete := d.p.Mode == Complete && !pt.Delta
+	sets := map[string]int64{}
+	touched := make([]int64, len(t.Properties))
+	var buf, set []byte
+	err = merge(ctx, nw, cur, func(n, c []byte) error {
+		var key []byte
+		var op Op = Merge
+		if n != nil {
+			f := rec.Split(n)
+			key = f.Next()
+			if o := f.Next(); len(o) == 1 {
+				op = Op(o[0])
+			}
+		} else {
+			key = rec.Key(c)
+		}
+		if pt.protected.has(string(key)) {
+			return nil
+		}
+		switch {
+		case n == nil: // stored only
+			if !complete {
+				return nil
+			}
+			out.Deleted++
+			buf = rec.AppendBytes(buf[:0], key)
+			buf = rec.AppendBytes(buf, []byte{byte(Delete)})
+			for f := cur.values(); f.More(); {
+				buf = rec.AppendBytes(buf, f.Next())
+			}
+			return w.write(buf)
+		case c == nil: // new only
+			switch op {
+			case Delete:
+				out.NoOps++
+				return nil
+			case Update:
+				out.Rejected++
+				d.p.Report.late(pt, UpdateMissing, lineOf(n), string(key), "an update of a key that is not stored")
+				return nil
+			}
+			out.Inserted++
+			buf = rec.AppendBytes(buf[:0], key)
+			buf = rec.AppendBytes(buf, []byte{byte(Insert)})
+			for f := nw.values(); f.More(); {
+				buf = rec.AppendBytes(buf, f.Next())
+			}
+			return w.write(buf)
+		}
+		if op == Delete {
+			out.Deleted++
+			buf = rec.AppendBytes(buf[:0], key)
+			buf = rec.AppendBytes(buf, []byte{byte(Delete)})
+			for f := cur.values(); f.More(); {
+				buf = rec.AppendBytes(buf, f.Next())
+			}
+			return w.write(buf)
+		}
+		buf = rec.AppendBytes(buf[:0], key)
+		buf = rec.AppendBytes(buf, []byte{byte(Update)})
+		set = set[:0]
+		fn, fc := nw.values(), cur.values()
+		for j := 0; fn.More(); j++ {
+			nv, cv := fn.Next(), fc.Next()
+			if !bytes.Equal(nv, cv) {
+				buf = rec.AppendUint(buf, uint64(j))
+				buf = rec.AppendBytes(buf, cv)
+				buf = rec.AppendBytes(buf, nv)
+				set = append(set, byte(j>>8), byte(j))
+				touched[j]++
+			}
+		}
+		if len(set) == 0 {
+			return nil
+		}
+		out.Updated++
+		sets[string(set)]++
+		return w.write(buf)
+	})
+	if cerr := w.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	out.Stored = cur.count
+	out.Unchanged = out.Stored - out.Updated - out.Deleted
+	out.Hints = hints(t, sets, out.Updated)
+	for j, n := range touched {
+		if n > 0 {
+			if out.Touched == nil {
+				out.Touched = map[string]int64{}
+			}
+			out.Touched[t.Properties[j].Name] = n
+		}
+	}
+	return nil
+}
+
+func lineOf(r []byte) int {
+	f := rec.Split(r)
+	f.Next()
+	f.Next()
+	return int(f.NextUint())
+}
+
+func (d *differ) association(ctx context.Context, i int, out *AssociationChanges) error {
+	pt := d.p.Associations[i]
+	a := &d.p.Model.Associations[i]
+	out.Name = pt.Name
+	out.File = pt.Name + ".changes"
+	out.Read = pt.Read
+	out.Rejected = pt.RejectedCount()
+	if pt.Err != nil {
+		return pt.Err
+	}
+	nw, err := preparedCursor(filepath.Join(d.p.Dir, pt.File))
+	if err != nil {
+		return err
+	}
+	defer nw.close()
+	cur, err := d.storeLinks(ctx, a)
+	if err != nil {
+		return fmt.Errorf("idsync: scan %s: %w", a.Name, err)
+	}
+	defer cur.close()
+	w, err := newChangeWriter(filepath.Join(d.opts.Dir, out.File))
+	if err != nil {
+		return err
+	}
+	srcT, tgtT := d.p.table(a.Source.EntityType), d.p.table(a.Target.EntityType)
+	complete := d.p.Mode == Complete && !pt.Delta
+	var buf []byte
+	emit := func(pair []byte, op Op) error {
+		src, tgt, _ := bytes.Cut(pair, []byte{0})
+		buf = rec.AppendBytes(buf[:0], src)
+		buf = rec.AppendBytes(buf, tgt)
+		buf = rec.AppendBytes(buf, []byte{byte(op)})
+		return w.write(buf)
+	}
+	err = merge(ctx, nw, cur, func(n, c []byte) error {
+		var op Op = Merge
+		if n != nil {
+			f := rec.Split(n)
+			f.Next()
+			if o := f.Next(); len(o) == 1 {
+				op = Op(o[0])
+			}
+		}
+		switch {
+		case n == nil:
+			if !complete {
+				return nil
+			}
+			pair := rec.Key(c)
+			src, tgt, _ := strings.Cut(string(pair), "\x00")
+			if (srcT != nil && srcT.protected.has(src)) || (tgtT != nil && tgtT.protected.has(tgt)) {
+				return nil
+			}
+			out.Deleted++
+			return emit(pair, Delete)
+		case c == nil:
+			if op == Delete {
+				out.NoOps++
+				return nil
+			}
+			out.Inserted++
+			return emit(rec.Key(n), Insert)
+		case op == Delete:
+			out.Deleted++
+			return emit(rec.Key(n), Delete)
+		}
+		return nil
+	})
+	if cerr := w.close(); err == nil {
+		err = cerr
+	}
+	out.Stored = cur.count
+	return err
+}

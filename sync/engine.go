@@ -1,0 +1,634 @@
+package sync
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/idsync/idsync/connector"
+	"github.com/idsync/idsync/entitytype"
+	"github.com/idsync/idsync/threshold"
+)
+
+// State is the state of a run.
+type State string
+
+// The states of a run. Planned, Blocked are waiting states; the others
+// are final.
+const (
+	Planned   State = "planned"
+	Succeeded State = "succeeded"
+	Blocked   State = "blocked"
+	Failed    State = "failed"
+	Cancelled State = "cancelled"
+)
+
+// Options configure an [Engine]. A nil *Options means the defaults.
+type Options struct {
+	// WorkDir holds runs, change sets, error reports and the previous
+	// prepared snapshots; "./idsync-work" when empty.
+	WorkDir string
+	// MemoryBudget bounds each sort's memory; DefaultMemoryBudget when 0.
+	MemoryBudget int64
+	// Logger receives structured logs; slog.Default() when nil.
+	Logger *slog.Logger
+	// Progress, when set, receives progress events of every run.
+	Progress func(Progress)
+	// Now returns the current time; time.Now when nil (tests set it).
+	Now func() time.Time
+}
+
+// RunOptions configure one run. A nil *RunOptions means a complete run
+// that exports through the connector.
+type RunOptions struct {
+	// Mode is Complete when empty.
+	Mode Mode
+	// Extraction, when set, is used instead of exporting: the run reads
+	// these tables (files already exported, for debugging or tests).
+	Extraction connector.Extraction
+	// AllowEmpty lets a complete run synchronize an entity type whose
+	// extraction has no row, which deletes all its stored resources.
+	AllowEmpty bool
+}
+
+// Engine synchronizes connectors into a Store: it plans runs, applies them
+// when no threshold is exceeded, and keeps blocked runs for review,
+// resume or cancel. Its state lives in the work folder, so a blocked run
+// can be resumed by another process. An Engine is safe for concurrent use;
+// runs of one connector never overlap.
+type Engine struct {
+	store Store
+	opts  Options
+	log   *slog.Logger
+
+	mu    gosync.Mutex
+	locks map[string]bool // in-process connector locks
+}
+
+// New returns an Engine synchronizing into store.
+func New(store Store, opts *Options) *Engine {
+	e := &Engine{store: store, locks: map[string]bool{}}
+	if opts != nil {
+		e.opts = *opts
+	}
+	if e.opts.WorkDir == "" {
+		e.opts.WorkDir = "idsync-work"
+	}
+	if e.opts.MemoryBudget <= 0 {
+		e.opts.MemoryBudget = DefaultMemoryBudget
+	}
+	if e.opts.Now == nil {
+		e.opts.Now = time.Now
+	}
+	e.log = e.opts.Logger
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	return e
+}
+
+// Store returns the engine's store.
+func (e *Engine) Store() Store { return e.store }
+
+// Run is the record of one synchronization run, kept as run.json in its
+// folder of the work directory.
+type Run struct {
+	ID        string    `json:"id"`
+	Connector string    `json:"connector"`
+	Mode      Mode      `json:"mode"`
+	State     State     `json:"state"`
+	Started   time.Time `json:"started"`
+	Ended     time.Time `json:"ended,omitzero"`
+	// EntityTypes and Associations are the change set's counts.
+	EntityTypes  []EntityTypeChanges  `json:"entityTypes,omitempty"`
+	Associations []AssociationChanges `json:"associations,omitempty"`
+	// Verdicts are the thresholds' verdicts; Warnings name the kinds of
+	// change that no threshold guards.
+	Verdicts []threshold.Verdict `json:"verdicts,omitempty"`
+	Warnings []string            `json:"warnings,omitempty"`
+	// ErrorReport is the path of the prepare error report (CSV).
+	ErrorReport string `json:"errorReport,omitempty"`
+	// ChangeSetHash identifies the planned change set; Fingerprint is the
+	// store's fingerprint it was planned against.
+	ChangeSetHash string `json:"changeSetHash,omitempty"`
+	Fingerprint   string `json:"fingerprint,omitempty"`
+	// Error is the error that failed the run.
+	Error string `json:"error,omitempty"`
+	// Cursor is the incremental export cursor to keep if the run succeeds.
+	Cursor string `json:"cursor,omitempty"`
+
+	dir string
+}
+
+// Dir returns the run's folder.
+func (r *Run) Dir() string { return r.dir }
+
+// ChangeSet opens the run's change set.
+func (r *Run) ChangeSet() (*ChangeSet, error) { return OpenChangeSet(filepath.Join(r.dir, "changes")) }
+
+// Counters returns the counts that thresholds evaluate.
+func (r *Run) Counters() *threshold.Counters {
+	c := &threshold.Counters{Connector: r.Connector}
+	for _, t := range r.EntityTypes {
+		c.EntityTypes = append(c.EntityTypes, t.EntityCounts)
+	}
+	for _, a := range r.Associations {
+		c.Associations = append(c.Associations, a.LinkCounts)
+	}
+	return c
+}
+
+// connState is a connector's state in the work folder.
+type connState struct {
+	BlockedRun string `json:"blockedRun,omitempty"`
+	Cursor     string `json:"cursor,omitempty"`
+	LastRun    string `json:"lastRun,omitempty"`
+	Disabled   bool   `json:"disabled,omitempty"`
+}
+
+func (e *Engine) connDir(name string) string {
+	return filepath.Join(e.opts.WorkDir, "connectors", name)
+}
+
+func (e *Engine) loadState(name string) (connState, error) {
+	var s connState
+	b, err := os.ReadFile(filepath.Join(e.connDir(name), "state.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("idsync: %w", err)
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("idsync: %s state: %w", name, err)
+	}
+	return s, nil
+}
+
+func (e *Engine) saveState(name string, s connState) error {
+	if err := os.MkdirAll(e.connDir(name), 0o755); err != nil {
+		return fmt.Errorf("idsync: %w", err)
+	}
+	b, _ := json.MarshalIndent(s, "", "  ")
+	return writeFileAtomic(filepath.Join(e.connDir(name), "state.json"), b)
+}
+
+// lock takes the connector's lock: the store's if it is a Locker, and
+// always the in-process one.
+func (e *Engine) lock(ctx context.Context, name string) (func(), error) {
+	e.mu.Lock()
+	if e.locks[name] {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s", ErrBusy, name)
+	}
+	e.locks[name] = true
+	e.mu.Unlock()
+	release := func() {
+		e.mu.Lock()
+		delete(e.locks, name)
+		e.mu.Unlock()
+	}
+	if l, ok := e.store.(Locker); ok {
+		unlock, err := l.Lock(ctx, name)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		return func() { unlock(); release() }, nil
+	}
+	return release, nil
+}
+
+func (e *Engine) newRun(conn string, mode Mode) (*Run, error) {
+	var b [4]byte
+	rand.Read(b[:])
+	now := e.opts.Now().UTC()
+	r := &Run{
+		ID:        now.Format("20060102T150405Z") + "-" + conn + "-" + hex.EncodeToString(b[:]),
+		Connector: conn, Mode: mode, State: Planned, Started: now,
+	}
+	r.dir = filepath.Join(e.opts.WorkDir, "runs", r.ID)
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("idsync: %w", err)
+	}
+	return r, nil
+}
+
+func (e *Engine) saveRun(r *Run) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("idsync: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(r.dir, "run.json"), b)
+}
+
+// LoadRun reads the record of a run from the work folder.
+func (e *Engine) LoadRun(id string) (*Run, error) {
+	if id == "" || strings.ContainsAny(id, `/\`) || id == "." || id == ".." {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	dir := filepath.Join(e.opts.WorkDir, "runs", id)
+	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("idsync: %w", err)
+	}
+	r := &Run{dir: dir}
+	if err := json.Unmarshal(b, r); err != nil {
+		return nil, fmt.Errorf("idsync: run %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// Runs lists the runs in the work folder, oldest first.
+func (e *Engine) Runs() ([]*Run, error) {
+	ents, err := os.ReadDir(filepath.Join(e.opts.WorkDir, "runs"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("idsync: %w", err)
+	}
+	var runs []*Run
+	for _, d := range ents {
+		if r, err := e.LoadRun(d.Name()); err == nil {
+			runs = append(runs, r)
+		}
+	}
+	slices.SortFunc(runs, func(a, b *Run) int { return a.Started.Compare(b.Started) })
+	return runs, nil
+}
+
+// Plan exports (unless opts gives an extraction), prepares, diffs and
+// evaluates thresholds, without writing to the store: a dry run. The
+// returned run is Planned, and its change set can be reviewed; it is
+// never applied (call Run to apply).
+func (e *Engine) Plan(ctx context.Context, conn connector.Connector, opts *RunOptions) (*Run, error) {
+	return e.run(ctx, conn, opts, false)
+}
+
+// Run plans and, if no threshold is exceeded, applies the change set. If
+// a threshold is exceeded, the run is Blocked: its change set is kept for
+// review, and Run returns the run with an error matching ErrBlocked that
+// unwraps to *threshold.ExceededError; Resume applies it later. Any other
+// failure leaves the store as it was and the run Failed.
+func (e *Engine) Run(ctx context.Context, conn connector.Connector, opts *RunOptions) (*Run, error) {
+	return e.run(ctx, conn, opts, true)
+}
+
+// BlockedError is returned by Run when thresholds block it.
+type BlockedError struct {
+	RunID string
+	Err   *threshold.ExceededError
+}
+
+func (e *BlockedError) Error() string {
+	return fmt.Sprintf("idsync: run %s blocked: %v", e.RunID, e.Err)
+}
+
+// Unwrap returns ErrBlocked and the thresholds' error.
+func (e *BlockedError) Unwrap() []error { return []error{ErrBlocked, e.Err} }
+
+func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOptions, apply bool) (run *Run, err error) {
+	if opts == nil {
+		opts = &RunOptions{}
+	}
+	mode := opts.Mode
+	if mode == "" {
+		mode = Complete
+	}
+	if mode != Complete && mode != Incremental {
+		return nil, fmt.Errorf("idsync: unknown mode %q", mode)
+	}
+	model := conn.Model()
+	if err := model.Validate(); err != nil {
+		return nil, err
+	}
+	unlock, err := e.lock(ctx, model.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	state, err := e.loadState(model.Name)
+	if err != nil {
+		return nil, err
+	}
+	if mode == Incremental && state.BlockedRun != "" {
+		return nil, fmt.Errorf("%w: %s has blocked run %s: resume or cancel it, or run in complete mode", ErrConnectorBlocked, model.Name, state.BlockedRun)
+	}
+	run, err = e.newRun(model.Name, mode)
+	if err != nil {
+		return nil, err
+	}
+	log := e.log.With("connector", model.Name, "run", run.ID, "mode", mode)
+	log.Info("run started", "apply", apply)
+	defer func() {
+		if err != nil && run.State != Blocked {
+			run.State, run.Error = Failed, err.Error()
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				run.State = Cancelled
+			}
+		}
+		if run.State != Planned && run.State != Blocked {
+			run.Ended = e.opts.Now().UTC()
+		}
+		if serr := e.saveRun(run); err == nil && serr != nil {
+			err = serr
+		}
+		log.Info("run ended", "state", run.State, "error", run.Error)
+	}()
+
+	// Export.
+	ext := opts.Extraction
+	if ext == nil {
+		e.progress(model.Name, "export", "", 0)
+		dir := filepath.Join(run.dir, "export")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return run, fmt.Errorf("idsync: %w", err)
+		}
+		if ce, ok := conn.(connector.ChangeExporter); ok && mode == Incremental {
+			ext, run.Cursor, err = ce.ExportChanges(ctx, dir, state.Cursor)
+		} else {
+			ext, err = conn.Export(ctx, dir)
+		}
+		if err != nil {
+			return run, fmt.Errorf("idsync: export %s: %w", model.Name, err)
+		}
+	}
+
+	// Prepare.
+	prev := filepath.Join(e.connDir(model.Name), "previous")
+	p, err := Prepare(ctx, model, ext, &PrepareOptions{
+		Dir: filepath.Join(run.dir, "prepared"), Mode: mode, Store: e.store, Previous: prev,
+		MemoryBudget: e.opts.MemoryBudget, Progress: e.opts.Progress,
+	})
+	if p != nil && p.Report != nil {
+		run.ErrorReport = p.Report.CSV
+	}
+	if err != nil {
+		return run, err
+	}
+	if mode == Complete && !opts.AllowEmpty {
+		for _, t := range p.EntityTypes {
+			if t.Read == 0 {
+				return run, fmt.Errorf("%w: %s.%s (%s) has no row; set AllowEmpty to delete all its resources", ErrEmptyExtraction, model.Name, t.Name, t.Source)
+			}
+		}
+	}
+	if mode == Incremental {
+		if err := deltaFromPrevious(ctx, p, prev); err != nil {
+			return run, err
+		}
+	}
+
+	// Diff against the store, with its fingerprint read first.
+	fp, err := e.store.Fingerprint(ctx, model.Name)
+	if err != nil {
+		return run, fmt.Errorf("idsync: fingerprint: %w", err)
+	}
+	cs, err := Diff(ctx, p, e.store, &DiffOptions{
+		Dir: filepath.Join(run.dir, "changes"), MemoryBudget: e.opts.MemoryBudget,
+		Fingerprint: fp, Progress: e.opts.Progress,
+	})
+	if err != nil {
+		return run, err
+	}
+	run.EntityTypes, run.Associations = cs.EntityTypes(), cs.Associations()
+	run.ChangeSetHash, run.Fingerprint = cs.Hash(), fp
+
+	// Thresholds, on the whole change set, before any write.
+	res, terr := Policy(model).Evaluate(cs.Counters())
+	if res != nil {
+		run.Verdicts, run.Warnings = res.Verdicts, res.Warnings
+	}
+	for _, w := range run.Warnings {
+		log.Warn("threshold warning", "warning", w)
+	}
+	var exceeded *threshold.ExceededError
+	if terr != nil && !errors.As(terr, &exceeded) {
+		return run, terr
+	}
+	if !apply {
+		if exceeded != nil {
+			return run, &BlockedError{RunID: run.ID, Err: exceeded}
+		}
+		return run, nil
+	}
+	if exceeded != nil {
+		run.State = Blocked
+		state.BlockedRun = run.ID
+		if err := e.saveState(model.Name, state); err != nil {
+			return run, err
+		}
+		log.Warn("run blocked by thresholds", "reason", exceeded.Error())
+		return run, &BlockedError{RunID: run.ID, Err: exceeded}
+	}
+	if err := e.apply(ctx, run, cs, p); err != nil {
+		return run, err
+	}
+	return run, nil
+}
+
+// apply applies a change set and, on success, records the run as
+// succeeded, keeps its prepared snapshots as the previous ones and clears
+// the connector's blocked state.
+func (e *Engine) apply(ctx context.Context, run *Run, cs *ChangeSet, p *Prepared) error {
+	e.progress(run.Connector, "apply", "", 0)
+	if err := e.store.Apply(ctx, cs); err != nil {
+		return fmt.Errorf("idsync: apply: %w", err)
+	}
+	run.State = Succeeded
+	state, err := e.loadState(run.Connector)
+	if err != nil {
+		return err
+	}
+	if err := promote(filepath.Join(run.dir, "prepared"), filepath.Join(e.connDir(run.Connector), "previous"), p); err != nil {
+		return err
+	}
+	if run.Mode == Complete || state.BlockedRun == run.ID {
+		state.BlockedRun = ""
+	}
+	if run.Cursor != "" {
+		state.Cursor = run.Cursor
+	}
+	state.LastRun = run.ID
+	return e.saveState(run.Connector, state)
+}
+
+// Resume applies a blocked run's change set exactly as it was reviewed,
+// if the store has not changed since it was planned; otherwise it returns
+// an error matching ErrStalePlan and writes nothing.
+func (e *Engine) Resume(ctx context.Context, runID string) (*Run, error) {
+	run, err := e.LoadRun(runID)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := e.lock(ctx, run.Connector)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if run, err = e.LoadRun(runID); err != nil { // re-read under the lock
+		return nil, err
+	}
+	if run.State != Blocked {
+		return run, fmt.Errorf("%w: run %s is %s, only a blocked run can be resumed", ErrRunState, runID, run.State)
+	}
+	cs, err := run.ChangeSet()
+	if err != nil {
+		return run, err
+	}
+	if cs.Hash() != run.ChangeSetHash {
+		return run, fmt.Errorf("idsync: run %s: change set hash %s differs from the reviewed %s", runID, cs.Hash(), run.ChangeSetHash)
+	}
+	fp, err := e.store.Fingerprint(ctx, run.Connector)
+	if err != nil {
+		return run, err
+	}
+	if fp != run.Fingerprint {
+		return run, fmt.Errorf("%w (run %s)", ErrStalePlan, runID)
+	}
+	p, err := loadPrepared(filepath.Join(run.dir, "prepared"), cs.Model())
+	if err != nil {
+		return run, err
+	}
+	if err := e.apply(ctx, run, cs, p); err != nil {
+		if !errors.Is(err, ErrStalePlan) {
+			run.Error = err.Error()
+		}
+		e.saveRun(run)
+		return run, err
+	}
+	run.Ended = e.opts.Now().UTC()
+	e.log.Info("run resumed", "connector", run.Connector, "run", run.ID)
+	return run, e.saveRun(run)
+}
+
+// Cancel discards a blocked or planned run: its change set is removed and
+// the connector is no longer blocked by it.
+func (e *Engine) Cancel(ctx context.Context, runID string) (*Run, error) {
+	run, err := e.LoadRun(runID)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := e.lock(ctx, run.Connector)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if run, err = e.LoadRun(runID); err != nil {
+		return nil, err
+	}
+	if run.State != Blocked && run.State != Planned {
+		return run, fmt.Errorf("%w: run %s is %s, only a blocked or planned run can be cancelled", ErrRunState, runID, run.State)
+	}
+	run.State, run.Ended = Cancelled, e.opts.Now().UTC()
+	if err := e.saveRun(run); err != nil {
+		return run, err
+	}
+	if err := os.RemoveAll(filepath.Join(run.dir, "changes")); err != nil {
+		return run, fmt.Errorf("idsync: %w", err)
+	}
+	state, err := e.loadState(run.Connector)
+	if err != nil {
+		return run, err
+	}
+	if state.BlockedRun == runID {
+		state.BlockedRun = ""
+		return run, e.saveState(run.Connector, state)
+	}
+	return run, nil
+}
+
+// BlockedRun returns the ID of the connector's blocked run, or "".
+func (e *Engine) BlockedRun(connector string) (string, error) {
+	s, err := e.loadState(connector)
+	return s.BlockedRun, err
+}
+
+// SetActive activates or deactivates a connector: a deactivated connector
+// is skipped by jobs until it is activated again.
+func (e *Engine) SetActive(connector string, active bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s, err := e.loadState(connector)
+	if err != nil {
+		return err
+	}
+	s.Disabled = !active
+	return e.saveState(connector, s)
+}
+
+// Active reports whether a connector is active (not deactivated).
+func (e *Engine) Active(connector string) (bool, error) {
+	s, err := e.loadState(connector)
+	return !s.Disabled, err
+}
+
+func (e *Engine) progress(conn, step, name string, done int64) {
+	if e.opts.Progress != nil {
+		e.opts.Progress(Progress{Connector: conn, Step: step, Name: name, Done: done, Total: -1})
+	}
+}
+
+// Policy returns the threshold policy that a connector's model declares.
+func Policy(m *entitytype.Model) *threshold.Policy {
+	p := &threshold.Policy{Connector: m.Thresholds, EntityTypes: map[string]threshold.Limits{}, Associations: map[string]threshold.Limits{}}
+	for _, t := range m.EntityTypes {
+		p.EntityTypes[t.Name] = t.Thresholds
+	}
+	for _, a := range m.Associations {
+		p.Associations[a.Name] = a.Thresholds
+	}
+	return p
+}
+
+// promote copies the prepared snapshots (not deltas) of a run into the
+// connector's previous folder, replacing the older ones.
+func promote(from, to string, p *Prepared) error {
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		return fmt.Errorf("idsync: %w", err)
+	}
+	for _, t := range slices.Concat(p.EntityTypes, p.Associations) {
+		if t.Delta || t.File == "" {
+			continue
+		}
+		if err := copyFile(filepath.Join(from, snapshotFile(t)), filepath.Join(to, t.Name+".prepared")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(from, to string) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return fmt.Errorf("idsync: %w", err)
+	}
+	defer src.Close()
+	dst, err := os.Create(to + ".tmp")
+	if err != nil {
+		return fmt.Errorf("idsync: %w", err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return fmt.Errorf("idsync: %w", err)
+	}
+	if err := dst.Close(); err != nil {
+		return fmt.Errorf("idsync: %w", err)
+	}
+	return os.Rename(to+".tmp", to)
+}

@@ -1,0 +1,810 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	gosync "sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/idsync/idsync/connector"
+	"github.com/idsync/idsync/entitytype"
+	"github.com/idsync/idsync/internal/extsort"
+	"github.com/idsync/idsync/internal/rec"
+)
+
+// Mode says what an extraction means.
+type Mode string
+
+const (
+	// Complete: the extraction is the whole truth for the connector's
+	// entity types; what the store holds and the extraction lacks is
+	// deleted.
+	Complete Mode = "complete"
+	// Incremental: only changes are applied; a key absent from the
+	// extraction is unchanged (unless the delta is computed from the
+	// previous prepared snapshot, where a key that disappeared is deleted).
+	Incremental Mode = "incremental"
+)
+
+// DefaultMemoryBudget bounds the memory that sorting an extraction uses
+// before it spills to disk.
+const DefaultMemoryBudget = 256 << 20
+
+// PrepareOptions configure [Prepare]. A nil *PrepareOptions means the
+// defaults.
+type PrepareOptions struct {
+	// Dir is the folder that receives the prepared snapshots and the error
+	// report; a new temporary folder when empty.
+	Dir string
+	// Mode is Complete when empty.
+	Mode Mode
+	// Store, when set, is consulted for references to resources that the
+	// extraction does not hold (another connector's entity types, and all
+	// entity types in incremental mode).
+	Store Store
+	// Previous is the folder of the previous successful run's prepared
+	// snapshots, for the header comparison (schema drift).
+	Previous string
+	// MemoryBudget bounds each sort's memory; DefaultMemoryBudget when 0.
+	MemoryBudget int64
+	// Progress, when set, receives progress events.
+	Progress func(Progress)
+}
+
+// Reason is why Prepare rejected a row; it is the code in the error report.
+type Reason string
+
+// The reasons for rejecting a row.
+const (
+	NullKey          Reason = "nullKey"
+	DuplicateKey     Reason = "duplicateKey"
+	InvalidValue     Reason = "invalidValue"
+	MissingReference Reason = "missingReference"
+	RejectedEnd      Reason = "rejectedEnd"
+	BadCommand       Reason = "badCommand"
+	UpdateMissing    Reason = "updateMissing"
+	DroppedReference Reason = "droppedReference" // reported, row kept
+	DuplicateLink    Reason = "duplicateLink"    // reported, one kept
+)
+
+// rejects reports whether a row with this reason is left out.
+func (r Reason) rejects() bool { return r != DroppedReference && r != DuplicateLink }
+
+// Prepared is the result of [Prepare]: per entity type and association, a
+// key-sorted prepared snapshot (or delta) in Dir, its counts, and the keys
+// that the synchronize step must protect.
+type Prepared struct {
+	Connector    string
+	Mode         Mode
+	Dir          string
+	Model        *entitytype.Model
+	EntityTypes  []*PreparedTable
+	Associations []*PreparedTable
+	// Report is the error report's summary; its files are in Dir.
+	Report *Report
+}
+
+// PreparedTable describes one prepared snapshot or delta.
+type PreparedTable struct {
+	// Name is the entity type's or association's name.
+	Name string `json:"name"`
+	// Source names the extraction table ("sab_users.csv").
+	Source string `json:"source"`
+	// Header is the extraction's header, recorded for schema drift.
+	Header []string `json:"header"`
+	// HeaderChanges describes how Header differs from the previous run's.
+	HeaderChanges []string `json:"headerChanges,omitempty"`
+	// Delta is true when rows carry a command (incremental export).
+	Delta bool `json:"delta"`
+	// File is the prepared file's name in the Prepared's Dir.
+	File string `json:"file"`
+	// Snapshot is the prepared snapshot's file when File is a delta
+	// computed against the previous snapshot (incremental mode).
+	Snapshot string `json:"snapshot,omitempty"`
+	// Read counts data rows read; Prepared the rows kept; Rejected the
+	// rows left out, by reason.
+	Read     int64            `json:"read"`
+	Prepared int64            `json:"prepared"`
+	Rejected map[Reason]int64 `json:"rejected,omitempty"`
+	// Err is set when the table could not be prepared at all (a mapped
+	// column missing from the header, a malformed file): no change is
+	// computed for it, and the run fails.
+	Err error `json:"-"`
+	// Error is Err's text, kept in the saved record.
+	Error string `json:"error,omitempty"`
+
+	protected keySet // keys of rejected rows (entity types)
+	keys      keySet // keys prepared (entity types that are referenced)
+}
+
+// RejectedCount returns the number of rows left out.
+func (t *PreparedTable) RejectedCount() int64 {
+	var n int64
+	for r, c := range t.Rejected {
+		if r.rejects() {
+			n += c
+		}
+	}
+	return n
+}
+
+// Protected reports whether key was rejected, so that its stored state
+// must be kept as is.
+func (t *PreparedTable) Protected(key string) bool { return t.protected.has(key) }
+
+// ProtectedCount returns the number of protected keys.
+func (t *PreparedTable) ProtectedCount() int { return t.protected.len() }
+
+// Progress is one progress event of a run: a host can turn it into a
+// progress bar.
+type Progress struct {
+	Connector string
+	Step      string // "export", "prepare", "diff", "apply"
+	Name      string // entity type or association
+	Done      int64  // rows (changes) done so far
+	Total     int64  // -1 when unknown
+}
+
+// Prepare reads each entity type's and association's extraction table,
+// converts values to their canonical form, rejects bad rows into the error
+// report, and writes key-sorted prepared files into opts.Dir. A table that
+// cannot be read at all is recorded in its PreparedTable.Err and makes
+// Prepare return an error after the others were prepared.
+//
+// A prepared file begins with the line "idsync-prepared v1", then one JSON
+// line describing the table (PreparedTable), then records framed by their
+// length (uvarint). An entity type's record holds the key, the command
+// (one byte: M for a snapshot row, or I, U, D, M), the source line, and the
+// canonical values of the properties in model order; an association's
+// record holds "source\x00target", the command and the line. Each field is
+// written as its length (uvarint) and its bytes.
+func Prepare(ctx context.Context, model *entitytype.Model, ext connector.Extraction, opts *PrepareOptions) (*Prepared, error) {
+	if opts == nil {
+		opts = &PrepareOptions{}
+	}
+	o := *opts
+	if o.Mode == "" {
+		o.Mode = Complete
+	}
+	if o.MemoryBudget <= 0 {
+		o.MemoryBudget = DefaultMemoryBudget
+	}
+	if o.Dir == "" {
+		d, err := os.MkdirTemp("", "idsync-prepared-*")
+		if err != nil {
+			return nil, fmt.Errorf("idsync: %w", err)
+		}
+		o.Dir = d
+	} else if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("idsync: %w", err)
+	}
+	if err := model.Validate(); err != nil {
+		return nil, err
+	}
+	p := &preparer{opts: o, model: model, ext: ext}
+	return p.run(ctx)
+}
+
+type preparer struct {
+	opts  PrepareOptions
+	model *entitytype.Model
+	ext   connector.Extraction
+	out   *Prepared
+	rep   *reportWriter
+
+	storeMu gosync.Mutex
+	stored  map[string]*keySet // stored keys by entity type, loaded on demand
+}
+
+func (p *preparer) run(ctx context.Context) (*Prepared, error) {
+	rep, err := newReportWriter(p.opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	p.rep = rep
+	p.out = &Prepared{Connector: p.model.Name, Mode: p.opts.Mode, Dir: p.opts.Dir, Model: p.model}
+	for i := range p.model.EntityTypes {
+		p.out.EntityTypes = append(p.out.EntityTypes, &PreparedTable{Name: p.model.EntityTypes[i].Name, Rejected: map[Reason]int64{}})
+	}
+	for i := range p.model.Associations {
+		p.out.Associations = append(p.out.Associations, &PreparedTable{Name: p.model.Associations[i].Name, Rejected: map[Reason]int64{}})
+	}
+
+	// Phase 1: entity types, in parallel: read, convert, sort, reject
+	// duplicates. Links held in multi-valued columns are collected too.
+	inline := make([]*extsort.Sorter, len(p.model.Associations))
+	var mu gosync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(2)
+	for i := range p.model.EntityTypes {
+		g.Go(func() error {
+			return p.entityType(gctx, i, inline, &mu)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		p.abandon(inline)
+		return nil, err
+	}
+	// Phase 2: references of mono-valued navigation properties.
+	if err := p.checkRefs(ctx); err != nil {
+		p.abandon(inline)
+		return nil, err
+	}
+	// Phase 3: associations.
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(2)
+	for i := range p.model.Associations {
+		g.Go(func() error { return p.association(gctx, i, inline[i]) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	compareHeaders(p.out, p.opts.Previous)
+	var errs []error
+	for _, t := range slices.Concat(p.out.EntityTypes, p.out.Associations) {
+		if t.Err != nil {
+			t.Error = t.Err.Error()
+			errs = append(errs, t.Err)
+		}
+	}
+	report, err := p.rep.finish(p.out)
+	if err != nil {
+		return nil, err
+	}
+	p.out.Report = report
+	if err := savePrepared(p.out); err != nil {
+		return nil, err
+	}
+	return p.out, errors.Join(errs...)
+}
+
+func (p *preparer) abandon(sorters []*extsort.Sorter) {
+	for _, s := range sorters {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+func (p *preparer) progress(step, name string, done int64) {
+	if p.opts.Progress != nil {
+		p.opts.Progress(Progress{Connector: p.model.Name, Step: step, Name: name, Done: done, Total: -1})
+	}
+}
+
+// TableError is an error that stops one entity type or association: no
+// change is computed for it.
+type TableError struct {
+	Connector string
+	Name      string // entity type or association
+	Source    string // table (file) name
+	Err       error
+}
+
+func (e *TableError) Error() string {
+	src := ""
+	if e.Source != "" && !strings.Contains(e.Err.Error(), e.Source) {
+		src = e.Source + ": "
+	}
+	return fmt.Sprintf("idsync: %s.%s: %s%v", e.Connector, e.Name, src, e.Err)
+}
+
+func (e *TableError) Unwrap() error { return e.Err }
+
+// column is how one property gets its raw value.
+type column struct {
+	index int // header index, or -1 for an expression
+	expr  *entitytype.Expression
+	args  []int    // header indexes of the expression's columns
+	vals  []string // reused argument buffer
+	conv  *entitytype.Converter
+	name  string // header name, or the expression text, for reports
+}
+
+func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sorter, mu *gosync.Mutex) error {
+	t := &p.model.EntityTypes[i]
+	pt := p.out.EntityTypes[i]
+	tbl, err := p.ext.Open(ctx, t.Name)
+	if err != nil {
+		pt.Err = &TableError{p.model.Name, t.Name, "", err}
+		return nil
+	}
+	defer tbl.Close()
+	pt.Source, pt.Header = tbl.Name(), slices.Clone(tbl.Header())
+	pt.Delta = t.CommandColumn != ""
+	fail := func(err error) error {
+		pt.Err = &TableError{p.model.Name, t.Name, pt.Source, err}
+		return nil
+	}
+
+	// Locate every column the mapping needs, all problems at once.
+	var needed []string
+	for _, prop := range t.Properties {
+		if prop.Column != "" {
+			needed = append(needed, prop.Column)
+		}
+	}
+	cols := make([]column, len(t.Properties))
+	for j := range t.Properties {
+		prop := &t.Properties[j]
+		conv, err := entitytype.NewConverter(prop)
+		if err != nil {
+			return fail(err)
+		}
+		cols[j] = column{index: -1, conv: conv, name: prop.Column}
+		if prop.Expression != "" {
+			e, err := entitytype.CompileExpression(prop.Expression, pt.Header)
+			if err != nil {
+				return fail(fmt.Errorf("property %s: %w", prop.Name, err))
+			}
+			cols[j].expr, cols[j].name = e, prop.Expression
+			needed = append(needed, e.Columns()...)
+		}
+	}
+	if t.CommandColumn != "" {
+		needed = append(needed, t.CommandColumn)
+	}
+	// Associations whose links are a multi-valued column of this file.
+	type inlineAssoc struct {
+		ai, src, tgt int
+		sep          string
+		conv         *entitytype.Converter
+	}
+	var inl []inlineAssoc
+	for _, a := range p.model.Associations {
+		if a.File == "" && a.Source.EntityType == t.Name {
+			needed = append(needed, a.Source.Column, a.Target.Column)
+		}
+	}
+	idx, err := locate(pt.Source, pt.Header, needed)
+	if err != nil {
+		return fail(err)
+	}
+	for j := range t.Properties {
+		if t.Properties[j].Column != "" {
+			cols[j].index = idx[t.Properties[j].Column]
+		}
+		if e := cols[j].expr; e != nil {
+			for _, c := range e.Columns() {
+				cols[j].args = append(cols[j].args, idx[c])
+			}
+			cols[j].vals = make([]string, len(cols[j].args))
+		}
+	}
+	cmdCol := -1
+	if t.CommandColumn != "" {
+		cmdCol = idx[t.CommandColumn]
+	}
+	for ai, a := range p.model.Associations {
+		if a.File == "" && a.Source.EntityType == t.Name {
+			conv, err := p.keyConverter(a.Target.EntityType)
+			if err != nil {
+				return fail(err)
+			}
+			sep := a.Target.Separator
+			inl = append(inl, inlineAssoc{ai: ai, src: idx[a.Source.Column], tgt: idx[a.Target.Column], sep: sep, conv: conv})
+			mu.Lock()
+			if inline[ai] == nil {
+				inline[ai] = extsort.New(rec.CompareKeys, &extsort.Options{MemoryBudget: p.opts.MemoryBudget / 4, TempDir: p.opts.Dir})
+			}
+			mu.Unlock()
+		}
+	}
+	keyIdx := make([]int, len(t.Key))
+	for k, name := range t.Key {
+		for j := range t.Properties {
+			if t.Properties[j].Name == name {
+				keyIdx[k] = j
+			}
+		}
+	}
+
+	sorter := extsort.New(rec.CompareKeys, &extsort.Options{MemoryBudget: p.opts.MemoryBudget, TempDir: p.opts.Dir})
+	defer sorter.Close()
+	errs := p.rep.table(t.Name, pt)
+	vals := make([]string, len(t.Properties))
+	var buf []byte
+	var keyBuf strings.Builder
+	for {
+		row, err := tbl.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fail(err)
+		}
+		pt.Read++
+		if pt.Read%65536 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			p.progress("prepare", t.Name, pt.Read)
+		}
+		line := tbl.Line()
+		op := Merge
+		if cmdCol >= 0 {
+			o, ok := ParseOp(row[cmdCol])
+			if !ok {
+				errs.add(BadCommand, line, "", t.CommandColumn, row[cmdCol], "unknown command (want insert, update, delete or merge)")
+				continue
+			}
+			op = o
+		}
+		bad := false
+		for j := range cols {
+			c := &cols[j]
+			raw := ""
+			if c.index >= 0 {
+				raw = row[c.index]
+			} else if c.expr != nil {
+				for k, a := range c.args {
+					c.vals[k] = row[a]
+				}
+				v, err := c.expr.Eval(c.vals)
+				if err != nil {
+					errs.add(InvalidValue, line, "", c.name, "", err.Error())
+					bad = true
+					break
+				}
+				raw = v
+			}
+			v, err := c.conv.Convert(raw)
+			if err != nil {
+				// The key may not be known yet: report after the loop.
+				errs.add(InvalidValue, line, keyHint(t, cols, row), c.name, raw, err.Error())
+				bad = true
+				break
+			}
+			vals[j] = v
+		}
+		if bad {
+			if k := keyHint(t, cols, row); k != "" {
+				errs.protect(k)
+			}
+			continue
+		}
+		keyBuf.Reset()
+		null := false
+		for k, j := range keyIdx {
+			if vals[j] == "" {
+				null = true
+			}
+			if k > 0 {
+				keyBuf.WriteString(entitytype.KeySep)
+			}
+			keyBuf.WriteString(vals[j])
+		}
+		if null {
+			errs.add(NullKey, line, "", strings.Join(t.Key, ","), "", "the key is empty")
+			continue
+		}
+		key := keyBuf.String()
+		if strings.IndexByte(key, 0) >= 0 {
+			errs.add(InvalidValue, line, "", strings.Join(t.Key, ","), key, "the key contains a NUL character")
+			continue
+		}
+		buf = rec.AppendString(buf[:0], key)
+		buf = rec.AppendBytes(buf, []byte{byte(op)})
+		buf = rec.AppendUint(buf, uint64(line))
+		for _, v := range vals {
+			buf = rec.AppendString(buf, v)
+		}
+		if err := sorter.Add(ctx, buf); err != nil {
+			return err
+		}
+		for _, ia := range inl {
+			src := key
+			if len(keyIdx) != 1 {
+				src = row[ia.src]
+			}
+			for part := range splitMulti(row[ia.tgt], ia.sep) {
+				tgt, err := ia.conv.Convert(part)
+				if err != nil {
+					p.rep.table(p.model.Associations[ia.ai].Name, p.out.Associations[ia.ai]).add(InvalidValue, line, src, p.model.Associations[ia.ai].Target.Column, part, err.Error())
+					continue
+				}
+				lb := rec.AppendString(nil, src+"\x00"+tgt)
+				lb = rec.AppendBytes(lb, []byte{byte(op)})
+				lb = rec.AppendUint(lb, uint64(line))
+				mu.Lock()
+				err = inline[ia.ai].Add(ctx, lb)
+				p.out.Associations[ia.ai].Read++
+				mu.Unlock()
+				if err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if p.opts.Mode == Complete && pt.Delta {
+		return fail(errors.New("a delta (command column) cannot be synchronized in complete mode"))
+	}
+	return p.writeSorted(ctx, t.Name, pt, sorter, errs, len(t.Properties))
+}
+
+// keyHint returns the raw key of a row that failed conversion, when the
+// key columns are plain columns, so that the stored resource is protected.
+func keyHint(t *entitytype.EntityType, cols []column, row []string) string {
+	var parts []string
+	for _, name := range t.Key {
+		for j := range t.Properties {
+			if t.Properties[j].Name == name {
+				if cols[j].index < 0 {
+					return ""
+				}
+				v, err := cols[j].conv.Convert(row[cols[j].index])
+				if err != nil || v == "" {
+					return ""
+				}
+				parts = append(parts, v)
+			}
+		}
+	}
+	return strings.Join(parts, entitytype.KeySep)
+}
+
+func splitMulti(s, sep string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		if sep == "" {
+			if s = strings.TrimSpace(s); s != "" {
+				yield(s)
+			}
+			return
+		}
+		for part := range strings.SplitSeq(s, sep) {
+			if part = strings.TrimSpace(part); part != "" && !yield(part) {
+				return
+			}
+		}
+	}
+}
+
+// keyConverter converts the key of entity type name as read in an
+// association file or a multi-valued column.
+func (p *preparer) keyConverter(name string) (*entitytype.Converter, error) {
+	if _, typ, ok := strings.Cut(name, "."); ok {
+		name = typ
+	}
+	if t := p.model.EntityType(name); t != nil && len(t.Key) == 1 {
+		return entitytype.NewConverter(t.Property(t.Key[0]))
+	}
+	return entitytype.NewConverter(&entitytype.Property{Name: name, Type: entitytype.String})
+}
+
+// writeSorted writes a sorted table to its prepared file. Every row of a
+// duplicated entity key is rejected (nvals >= 0); a duplicated link is kept
+// once (nvals < 0).
+func (p *preparer) writeSorted(ctx context.Context, name string, pt *PreparedTable, s *extsort.Sorter, errs *tableReport, nvals int) error {
+	it, err := s.Sort(ctx)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	pt.File = name + ".prepared"
+	w, err := newPreparedWriter(filepath.Join(p.opts.Dir, pt.File), pt)
+	if err != nil {
+		return err
+	}
+	defer w.abort()
+	link := nvals < 0
+	report := func(r []byte) {
+		f := rec.Split(r)
+		key := f.NextString()
+		f.Next()
+		line := int(f.NextUint())
+		if link {
+			errs.add(DuplicateLink, line, strings.Replace(key, "\x00", " → ", 1), "", "", "the same link appears on more than one row; kept once")
+			return
+		}
+		errs.add(DuplicateKey, line, key, "", "", "the key appears on more than one row")
+		errs.protect(key)
+	}
+	var prev []byte // the last record, written once its key is known unique
+	dup := false
+	write := func() error {
+		if prev == nil || dup {
+			return nil
+		}
+		if !link {
+			pt.keys.add(string(rec.Key(prev)))
+		}
+		return w.write(prev)
+	}
+	for it.Next() {
+		r := it.Record()
+		if prev != nil && bytes.Equal(rec.Key(prev), rec.Key(r)) {
+			if !link && !dup {
+				report(prev)
+				dup = true
+			}
+			report(r)
+			continue
+		}
+		if err := write(); err != nil {
+			return err
+		}
+		prev, dup = append(prev[:0], r...), false
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	if err := write(); err != nil {
+		return err
+	}
+	pt.Prepared = w.count()
+	return w.close()
+}
+
+// keySeed hashes the keys of every keySet of this process.
+var keySeed = maphash.MakeSeed()
+
+// keySet is a set of keys held as 64-bit hashes: 8 bytes a key whatever
+// its length. A false "present" needs a 64-bit collision.
+type keySet struct {
+	mu gosync.Mutex
+	m  map[uint64]struct{}
+}
+
+func (s *keySet) add(k string) {
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = map[uint64]struct{}{}
+	}
+	s.m[maphash.String(keySeed, k)] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *keySet) remove(k string) {
+	s.mu.Lock()
+	delete(s.m, maphash.String(keySeed, k))
+	s.mu.Unlock()
+}
+
+func (s *keySet) has(k string) bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[maphash.String(keySeed, k)]
+	return ok
+}
+
+func (s *keySet) len() int { return len(s.m) }
+
+// locate finds each needed column in header, reporting every problem at once.
+func locate(file string, header []string, needed []string) (map[string]int, error) {
+	idx := make(map[string]int, len(needed))
+	count := map[string]int{}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		count[h]++
+		if _, ok := idx[h]; !ok {
+			idx[h] = i
+		}
+	}
+	var problems []string
+	out := make(map[string]int, len(needed))
+	for _, n := range needed {
+		if _, done := out[n]; done {
+			continue
+		}
+		switch count[n] {
+		case 0:
+			msg := fmt.Sprintf("mapped column %q is missing from the header", n)
+			for _, h := range header {
+				if strings.EqualFold(strings.ReplaceAll(h, " ", ""), strings.ReplaceAll(n, " ", "")) {
+					msg += fmt.Sprintf(" (did you mean %q?)", h)
+					break
+				}
+			}
+			problems = append(problems, msg)
+		case 1:
+			out[n] = idx[n]
+		default:
+			problems = append(problems, fmt.Sprintf("mapped column %q appears %d times in the header", n, count[n]))
+		}
+	}
+	if len(problems) > 0 {
+		slices.Sort(problems)
+		return nil, fmt.Errorf("%s: header: %s", file, strings.Join(problems, "; "))
+	}
+	return out, nil
+}
+
+// preparedWriter writes a prepared file.
+type preparedWriter struct {
+	f    *os.File
+	w    *rec.Writer
+	path string
+	pt   *PreparedTable
+}
+
+const preparedMagic = "idsync-prepared v1\n"
+
+func newPreparedWriter(path string, pt *PreparedTable) (*preparedWriter, error) {
+	f, err := os.Create(path + ".tmp")
+	if err != nil {
+		return nil, fmt.Errorf("idsync: %w", err)
+	}
+	meta, _ := json.Marshal(struct {
+		Name   string   `json:"name"`
+		Source string   `json:"source"`
+		Header []string `json:"header"`
+		Delta  bool     `json:"delta"`
+	}{pt.Name, pt.Source, pt.Header, pt.Delta})
+	if _, err := f.WriteString(preparedMagic + string(meta) + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("idsync: %w", err)
+	}
+	return &preparedWriter{f: f, w: rec.NewWriter(f), path: path, pt: pt}, nil
+}
+
+func (w *preparedWriter) write(r []byte) error { return w.w.Write(r) }
+func (w *preparedWriter) count() int64         { return w.w.Count() }
+
+func (w *preparedWriter) close() error {
+	err := w.w.Flush()
+	if e := w.f.Close(); err == nil {
+		err = e
+	}
+	if err == nil {
+		err = os.Rename(w.path+".tmp", w.path)
+	}
+	w.f = nil
+	if err != nil {
+		return fmt.Errorf("idsync: %w", err)
+	}
+	return nil
+}
+
+func (w *preparedWriter) abort() {
+	if w.f != nil {
+		w.f.Close()
+		os.Remove(w.path + ".tmp")
+	}
+}
+
+// openPrepared opens a prepared file and returns its header and a reader
+// positioned on the first record.
+func openPrepared(path string) (*os.File, *rec.Reader, *PreparedTable, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("idsync: %w", err)
+	}
+	// The header is two lines; read them byte by byte through a small buffer.
+	var hdr []byte
+	one := make([]byte, 1)
+	lines := 0
+	for lines < 2 && len(hdr) < 1<<20 {
+		if _, err := f.Read(one); err != nil {
+			f.Close()
+			return nil, nil, nil, fmt.Errorf("idsync: %s: %w", filepath.Base(path), rec.ErrCorrupt)
+		}
+		hdr = append(hdr, one[0])
+		if one[0] == '\n' {
+			lines++
+		}
+	}
+	magic, meta, _ := strings.Cut(string(hdr), "\n")
+	if magic+"\n" != preparedMagic {
+		f.Close()
+		return nil, nil, nil, fmt.Errorf("idsync: %s is not a prepared file", path)
+	}
+	pt := &PreparedTable{}
+	if err := json.Unmarshal([]byte(meta), pt); err != nil {
+		f.Close()
+		return nil, nil, nil, fmt.Errorf("idsync: %s: %w", path, err)
+	}
+	return f, rec.NewReader(f), pt, nil
+}

@@ -1,0 +1,295 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/idsync/idsync/entitytype"
+	"github.com/idsync/idsync/internal/extsort"
+	"github.com/idsync/idsync/internal/rec"
+)
+
+// known reports whether a key of the entity type name (possibly
+// "Connector.EntityType") exists in this extraction, is protected, or is
+// in the store when the store's state counts: for other connectors' entity
+// types, and in incremental mode.
+func (p *preparer) known(ctx context.Context, name, key string) (bool, error) {
+	conn, typ, other := strings.Cut(name, ".")
+	if !other {
+		typ = name
+	} else if conn == p.model.Name {
+		other = false
+	}
+	if !other {
+		for i, t := range p.model.EntityTypes {
+			if t.Name == typ {
+				pt := p.out.EntityTypes[i]
+				if pt.keys.has(key) || pt.protected.has(key) {
+					return true, nil
+				}
+			}
+		}
+		if p.opts.Mode == Complete {
+			return false, nil
+		}
+	}
+	s, err := p.storeKeys(ctx, typ)
+	if err != nil {
+		return false, err
+	}
+	return s.has(key), nil
+}
+
+// storeKeys loads the stored keys of an entity type, once.
+func (p *preparer) storeKeys(ctx context.Context, typ string) (*keySet, error) {
+	p.storeMu.Lock()
+	defer p.storeMu.Unlock()
+	if s, ok := p.stored[typ]; ok {
+		return s, nil
+	}
+	s := &keySet{}
+	if p.opts.Store != nil {
+		for r, err := range p.opts.Store.Resources(ctx, &entitytype.EntityType{Name: typ}) {
+			if err != nil {
+				return nil, fmt.Errorf("idsync: scan %s: %w", typ, err)
+			}
+			s.add(r.Key)
+		}
+	}
+	if p.stored == nil {
+		p.stored = map[string]*keySet{}
+	}
+	p.stored[typ] = s
+	return s, nil
+}
+
+// checkRefs checks the mono-valued navigation properties of every prepared
+// entity type, rewriting its prepared file without the rejected rows.
+func (p *preparer) checkRefs(ctx context.Context) error {
+	for i := range p.model.EntityTypes {
+		t := &p.model.EntityTypes[i]
+		pt := p.out.EntityTypes[i]
+		var refs []int
+		for j := range t.Properties {
+			if t.Properties[j].Type == entitytype.Ref {
+				refs = append(refs, j)
+			}
+		}
+		if len(refs) == 0 || pt.Err != nil {
+			continue
+		}
+		if err := p.rewrite(pt, func(r []byte, out []byte) ([]byte, error) {
+			f := rec.Split(r)
+			key := f.NextString()
+			op := f.Next()
+			line := f.NextUint()
+			vals := make([]string, 0, len(t.Properties))
+			for f.More() {
+				vals = append(vals, f.NextString())
+			}
+			if len(op) == 1 && Op(op[0]) == Delete {
+				return append(out, r...), nil
+			}
+			errs := p.rep.table(t.Name, pt)
+			for _, j := range refs {
+				prop := &t.Properties[j]
+				if vals[j] == "" {
+					continue
+				}
+				ok, err := p.known(ctx, prop.Target, vals[j])
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					continue
+				}
+				if prop.OnMissing == entitytype.Drop {
+					errs.add(DroppedReference, int(line), key, prop.Column, vals[j], fmt.Sprintf("no %s has key %q; link dropped", prop.Target, vals[j]))
+					vals[j] = ""
+					continue
+				}
+				errs.add(MissingReference, int(line), key, prop.Column, vals[j], fmt.Sprintf("no %s has key %q", prop.Target, vals[j]))
+				errs.protect(key)
+				pt.keys.remove(key)
+				return out, nil
+			}
+			out = rec.AppendString(out, key)
+			out = rec.AppendBytes(out, op)
+			out = rec.AppendUint(out, line)
+			for _, v := range vals {
+				out = rec.AppendString(out, v)
+			}
+			return out, nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rewrite passes every record of a prepared file through fn, which
+// appends the record to keep (if any) to out.
+func (p *preparer) rewrite(pt *PreparedTable, fn func(r, out []byte) ([]byte, error)) error {
+	path := filepath.Join(p.opts.Dir, pt.File)
+	f, rd, _, err := openPrepared(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w, err := newPreparedWriter(path, pt)
+	if err != nil {
+		return err
+	}
+	defer w.abort()
+	var out []byte
+	for rd.Next() {
+		out, err = fn(rd.Record(), out[:0])
+		if err != nil {
+			return err
+		}
+		if len(out) > 0 {
+			if err := w.write(out); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rd.Err(); err != nil {
+		return err
+	}
+	pt.Prepared = w.count()
+	return w.close()
+}
+
+// association prepares one association: its own file, or the links that
+// phase 1 collected from a multi-valued column.
+func (p *preparer) association(ctx context.Context, i int, sorter *extsort.Sorter) error {
+	a := &p.model.Associations[i]
+	pt := p.out.Associations[i]
+	pt.Delta = a.CommandColumn != ""
+	errs := p.rep.table(a.Name, pt)
+	fail := func(err error) error {
+		pt.Err = &TableError{p.model.Name, a.Name, pt.Source, err}
+		if sorter != nil {
+			sorter.Close()
+		}
+		return nil
+	}
+	if a.File == "" {
+		pt.Source = a.Source.EntityType + "." + a.Target.Column
+		if sorter == nil { // the source entity type failed
+			return fail(fmt.Errorf("the source entity type %s was not prepared", a.Source.EntityType))
+		}
+	} else {
+		sorter = extsort.New(rec.CompareKeys, &extsort.Options{MemoryBudget: p.opts.MemoryBudget, TempDir: p.opts.Dir})
+		tbl, err := p.ext.Open(ctx, a.Name)
+		if err != nil {
+			return fail(err)
+		}
+		defer tbl.Close()
+		pt.Source, pt.Header = tbl.Name(), append([]string(nil), tbl.Header()...)
+		needed := []string{a.Source.Column, a.Target.Column}
+		if a.CommandColumn != "" {
+			needed = append(needed, a.CommandColumn)
+		}
+		idx, err := locate(pt.Source, pt.Header, needed)
+		if err != nil {
+			return fail(err)
+		}
+		srcConv, err := p.keyConverter(a.Source.EntityType)
+		if err != nil {
+			return fail(err)
+		}
+		tgtConv, err := p.keyConverter(a.Target.EntityType)
+		if err != nil {
+			return fail(err)
+		}
+		si, ti := idx[a.Source.Column], idx[a.Target.Column]
+		var buf []byte
+		for {
+			row, err := tbl.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return fail(err)
+			}
+			pt.Read++
+			if pt.Read%65536 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				p.progress("prepare", a.Name, pt.Read)
+			}
+			line := tbl.Line()
+			op := Merge
+			if a.CommandColumn != "" {
+				o, ok := ParseOp(row[idx[a.CommandColumn]])
+				if !ok || o == Update {
+					errs.add(BadCommand, line, "", a.CommandColumn, row[idx[a.CommandColumn]], "unknown link command (want insert, delete or merge)")
+					continue
+				}
+				op = o
+			}
+			src, err1 := srcConv.Convert(row[si])
+			tgt, err2 := tgtConv.Convert(row[ti])
+			switch {
+			case err1 != nil:
+				errs.add(InvalidValue, line, "", a.Source.Column, row[si], err1.Error())
+				continue
+			case err2 != nil:
+				errs.add(InvalidValue, line, "", a.Target.Column, row[ti], err2.Error())
+				continue
+			case src == "" || tgt == "":
+				errs.add(NullKey, line, src+" → "+tgt, a.Source.Column+","+a.Target.Column, "", "a link needs both keys")
+				continue
+			}
+			buf = rec.AppendString(buf[:0], src+"\x00"+tgt)
+			buf = rec.AppendBytes(buf, []byte{byte(op)})
+			buf = rec.AppendUint(buf, uint64(line))
+			if err := sorter.Add(ctx, buf); err != nil {
+				return err
+			}
+		}
+	}
+	if p.opts.Mode == Complete && pt.Delta {
+		return fail(fmt.Errorf("a delta (command column) cannot be synchronized in complete mode"))
+	}
+	if err := p.writeSorted(ctx, a.Name, pt, sorter, errs, -1); err != nil {
+		return err
+	}
+	// Check both ends of every link.
+	srcT, tgtT := p.out.table(a.Source.EntityType), p.out.table(a.Target.EntityType)
+	return p.rewrite(pt, func(r, out []byte) ([]byte, error) {
+		f := rec.Split(r)
+		pair := f.NextString()
+		op := f.Next()
+		line := int(f.NextUint())
+		src, tgt, _ := strings.Cut(pair, "\x00")
+		shown := src + " → " + tgt
+		if (srcT != nil && srcT.protected.has(src)) || (tgtT != nil && tgtT.protected.has(tgt)) {
+			errs.add(RejectedEnd, line, shown, "", "", "its source or target row was rejected")
+			return out, nil
+		}
+		if len(op) == 1 && Op(op[0]) == Delete {
+			return append(out, r...), nil
+		}
+		for _, end := range []struct{ typ, key, col string }{{a.Source.EntityType, src, a.Source.Column}, {a.Target.EntityType, tgt, a.Target.Column}} {
+			ok, err := p.known(ctx, end.typ, end.key)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				if a.OnMissing == entitytype.Drop {
+					errs.add(DroppedReference, line, shown, end.col, end.key, fmt.Sprintf("no %s has key %q; link dropped", end.typ, end.key))
+				} else {
+					errs.add(MissingReference, line, shown, end.col, end.key, fmt.Sprintf("no %s has key %q", end.typ, end.key))
+				}
+				return out, nil
+			}
+		}
+		return append(out, r...), nil
+	})
+}
