@@ -280,11 +280,14 @@ func (v *validator) association(path string, m *Model, a *Association) {
 	if a.Source.Separator != "" {
 		v.add(path+".source.separator", "the source side holds one key per row")
 	}
-	if a.Target.Separator != "" && a.File != "" {
-		v.add(path+".target.separator", "a multi-valued target column is read from the source entity type's file: leave file empty")
+	if a.Target.Separator != "" && !a.Inline {
+		v.add(path+".target.separator", "only an inline association (read from the source entity type's table) has a multi-valued target column")
 	}
-	if a.File == "" && a.Source.EntityType != "" && m.EntityType(a.Source.EntityType) == nil {
-		v.add(path+".file", "without a file, the source entity type must belong to this connector")
+	if a.Inline && a.Source.EntityType != "" && m.EntityType(a.Source.EntityType) == nil {
+		v.add(path+".inline", "the source entity type of an inline association must belong to this connector")
+	}
+	if a.Inline && (a.File != "" || a.CommandColumn != "") {
+		v.add(path+".inline", "an inline association has no file or command column of its own")
 	}
 	switch a.OnMissing {
 	case "", Reject, Drop:

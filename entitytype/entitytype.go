@@ -147,8 +147,9 @@ const MultiSep = "\x1f"
 type EntityType struct {
 	// Name identifies the entity type; unique across all connectors.
 	Name string `yaml:"name" json:"name"`
-	// File is the extraction file's name in the input folder; ".xlsx" files
-	// are read as spreadsheets, anything else as CSV.
+	// File is the extraction file's name in the input folder, for
+	// file-based connectors; ".xlsx" files are read as spreadsheets,
+	// anything else as CSV. Name + ".csv" when empty.
 	File string `yaml:"file,omitempty" json:"file,omitempty"`
 	// Sheet is the XLSX sheet to read; the first sheet when empty.
 	Sheet string `yaml:"sheet,omitempty" json:"sheet,omitempty"`
@@ -186,21 +187,25 @@ type End struct {
 	// Column is the header of the column holding the key.
 	Column string `yaml:"column" json:"column"`
 	// Separator makes the column multi-valued: several keys in one cell.
-	// Only the target side of an association read from the source entity
-	// type's own file may be multi-valued.
+	// Only the target side of an Inline association may be multi-valued.
 	Separator string `yaml:"separator,omitempty" json:"separator,omitempty"`
 }
 
 // Association is an n:n link between two entity types (group members, user
-// roles), read from its own file (one row per link, e.g. members.csv with a
-// group column and a member column) or, when File is empty, from a
-// multi-valued column of the source entity type's file.
+// roles), read from its own table (one row per link, e.g. members.csv with
+// a group column and a member column) or, when Inline is set, from a
+// (multi-valued) column of the source entity type's table.
 type Association struct {
 	// Name identifies the association; unique across all connectors.
 	Name string `yaml:"name" json:"name"`
-	// File is the association file; empty to read Target.Column from the
-	// source entity type's file.
+	// File is the association's extraction file, for file-based
+	// connectors; Name + ".csv" when empty.
 	File string `yaml:"file,omitempty" json:"file,omitempty"`
+	// Inline reads the links from the source entity type's table: each row
+	// links the row's resource to the keys in Target.Column (several when
+	// Target.Separator is set). Source.Column then names that table's
+	// column holding the source key.
+	Inline bool `yaml:"inline,omitempty" json:"inline,omitempty"`
 	// Sheet is the XLSX sheet to read; the first sheet when empty.
 	Sheet string `yaml:"sheet,omitempty" json:"sheet,omitempty"`
 	// Separator is the CSV field separator; "," when empty.

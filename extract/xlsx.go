@@ -316,20 +316,21 @@ func formatDates(f *excelize.File) error {
 		} else {
 			formats[i] = builtinFormats[id]
 		}
-		if fmt := formats[i]; fmt != "" && ids[fmt] == nil {
-			style, err := f.NewStyle(&excelize.Style{CustomNumFmt: &fmt})
+		if iso := formats[i]; iso != "" && ids[iso] == nil {
+			style, err := f.NewStyle(&excelize.Style{CustomNumFmt: &iso})
 			if err != nil {
 				return err
 			}
-			ids[fmt] = ss.CellXfs.Xf[style].NumFmtID
+			ids[iso] = ss.CellXfs.Xf[style].NumFmtID
 		}
 	}
+	// Styles are changed only now, as NewStyle reuses matching ones.
 	none := -1
-	for i, fmt := range formats {
-		if fmt == "" {
+	for i, iso := range formats {
+		if iso == "" {
 			ss.CellXfs.Xf[i].NumFmtID = &none
 		} else {
-			ss.CellXfs.Xf[i].NumFmtID = ids[fmt]
+			ss.CellXfs.Xf[i].NumFmtID = ids[iso]
 		}
 	}
 	return nil
@@ -342,16 +343,20 @@ func formatDates(f *excelize.File) error {
 func isoFormat(code string) string {
 	var date, time, month bool
 	for i := 0; i < len(code); i++ {
-		switch c := code[i] | 0x20; c { // lower case for letters
-		case '"' | 0x20:
+		c := code[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		switch c {
+		case '"':
 			if j := strings.IndexByte(code[i+1:], '"'); j >= 0 {
 				i += j + 1
 			} else {
 				i = len(code)
 			}
-		case '\\' | 0x20, '_' | 0x20, '*' | 0x20:
-			i++
-		case '[' | 0x20:
+		case '\\', '_', '*':
+			i++ // skip the next character
+		case '[':
 			j := strings.IndexByte(code[i:], ']')
 			if j < 0 {
 				return ""
@@ -360,14 +365,14 @@ func isoFormat(code string) string {
 				return "" // elapsed time
 			}
 			i += j
-		case ';' | 0x20:
+		case ';':
 			i = len(code)
 		case 'y', 'd':
 			date = true
 		case 'h', 's':
 			time = true
 		case 'm':
-			month = true
+			month = true // or minutes, if there are hours or seconds
 		case 'a':
 			if t := strings.ToLower(code[i:]); strings.HasPrefix(t, "am/pm") || strings.HasPrefix(t, "a/p") {
 				time = true
@@ -470,7 +475,10 @@ func checkCell(v string) error {
 		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF {
 			return fmt.Errorf("%w: character %U", ErrCellValue, r)
 		}
-		units += utf8.RuneLen(r)/4 + 1
+		units++
+		if r > 0xFFFF {
+			units++ // a surrogate pair
+		}
 	}
 	if units > excelize.TotalCellChars {
 		return fmt.Errorf("%w: %d characters, more than %d", ErrCellValue, units, excelize.TotalCellChars)

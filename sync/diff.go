@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -49,6 +50,9 @@ type DiffOptions struct {
 func Diff(ctx context.Context, p *Prepared, store Store, opts *DiffOptions) (*ChangeSet, error) {
 	if opts == nil || opts.Dir == "" {
 		return nil, fmt.Errorf("idsync: Diff needs DiffOptions.Dir")
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("idsync: %w", err)
 	}
 	budget := opts.MemoryBudget
 	if budget <= 0 {

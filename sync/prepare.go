@@ -362,7 +362,7 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 	}
 	var inl []inlineAssoc
 	for _, a := range p.model.Associations {
-		if a.File == "" && a.Source.EntityType == t.Name {
+		if a.Inline && a.Source.EntityType == t.Name {
 			needed = append(needed, a.Source.Column, a.Target.Column)
 		}
 	}
@@ -386,7 +386,7 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 		cmdCol = idx[t.CommandColumn]
 	}
 	for ai, a := range p.model.Associations {
-		if a.File == "" && a.Source.EntityType == t.Name {
+		if a.Inline && a.Source.EntityType == t.Name {
 			conv, err := p.keyConverter(a.Target.EntityType)
 			if err != nil {
 				return fail(err)

@@ -177,7 +177,7 @@ func (p *preparer) association(ctx context.Context, i int, sorter *extsort.Sorte
 		}
 		return nil
 	}
-	if a.File == "" {
+	if a.Inline {
 		pt.Source = a.Source.EntityType + "." + a.Target.Column
 		if sorter == nil { // the source entity type failed
 			return fail(fmt.Errorf("the source entity type %s was not prepared", a.Source.EntityType))

@@ -64,10 +64,10 @@ func TestEvaluateRules(t *testing.T) {
 	}
 
 	// counters has 1,000 users stored and read, 2,000 member links stored
-	// and read, and n of field in the scope under test.
+	// and 2,500 read, and n of field in the scope under test.
 	counters := func(scope threshold.Scope, field string, n int64) *threshold.Counters {
 		e := threshold.EntityCounts{Name: "SAB_User", Stored: 1000, Read: 1000}
-		a := threshold.LinkCounts{Name: "SAB_Members", Stored: 2000, Read: 2000}
+		a := threshold.LinkCounts{Name: "SAB_Members", Stored: 2000, Read: 2500}
 		switch field {
 		case "inserted":
 			e.Inserted = n
@@ -92,10 +92,12 @@ func TestEvaluateRules(t *testing.T) {
 	allowed := func(scope threshold.Scope, r rule) (allowed, denominator int64) {
 		switch {
 		case r.field == "rejected" && scope == threshold.ScopeConnector:
-			denominator = 3000 // all rows read
+			denominator = 3500 // all rows read
 		case r.field == "rejected" && scope == threshold.ScopeEntityType:
 			denominator = 1000
-		case r.field == "linkInserted" || r.field == "linkDeleted" || scope == threshold.ScopeAssociation:
+		case r.field == "rejected":
+			denominator = 2500
+		case r.field == "linkInserted" || r.field == "linkDeleted":
 			denominator = 2000
 		default:
 			denominator = 1000
@@ -269,6 +271,9 @@ func TestEvaluateFractional(t *testing.T) {
 		{"0.000001", 99_999_999, 0},
 		{"99.999999", 1_000_000, 999_999},
 		{"100", 1000, 1000},
+		{"100", 1, 1},
+		{"50", 1, 0},
+		{"50", 2, 1},
 		{"5", 4000, 200},
 		{"5", 19, 0},
 		{"5", 20, 1},
@@ -685,6 +690,12 @@ func TestResultJSON(t *testing.T) {
 
 	assert.Error(t, json.Unmarshal([]byte(`{"scope":"galaxy"}`), &vback))
 	assert.Error(t, json.Unmarshal([]byte(`{"limit":"5.1234567%"}`), &vback))
+	// Allowed does not overflow on hand-made verdicts out of range.
+	v = threshold.Verdict{Rule: "maxPercentDeleted", Denominator: math.MaxInt64, Limit: threshold.Limit{Percent: threshold.Pct(1000)}}
+	assert.Equal(t, int64(math.MaxInt64), v.Allowed())
+	v.Limit.Percent = threshold.MustParsePercent("-5")
+	assert.Equal(t, int64(0), v.Allowed())
+
 	_, err = json.Marshal(threshold.Verdict{Scope: 9})
 	assert.Error(t, err)
 	assert.Equal(t, "Scope(9)", threshold.Scope(9).String())

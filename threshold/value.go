@@ -34,8 +34,8 @@ func (c Count) IsZero() bool { return c == Count{} }
 // IsOff reports whether c is the explicit "off" of CountOff.
 func (c Count) IsOff() bool { return c.off }
 
-// active reports whether c limits anything.
-func (c Count) active() bool { return !c.off && c.n != 0 }
+// active reports whether c limits anything: off and unset both hold 0.
+func (c Count) active() bool { return c.n != 0 }
 
 // String returns the text form of c: "100", "off", or "0" when unset.
 func (c Count) String() string {
@@ -149,8 +149,8 @@ func (p Percent) IsZero() bool { return p == Percent{} }
 // IsOff reports whether p is the explicit "off" of PercentOff.
 func (p Percent) IsOff() bool { return p.off }
 
-// active reports whether p limits anything.
-func (p Percent) active() bool { return !p.off && p.micro != 0 }
+// active reports whether p limits anything: off and unset both hold 0.
+func (p Percent) active() bool { return p.micro != 0 }
 
 // String returns p as it reads in verdicts: "5 %", "2.5 %", or "off".
 // ParsePercent accepts it back.

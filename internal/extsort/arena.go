@@ -62,7 +62,7 @@ func (a *arena) spare() int {
 }
 
 // indexGrowth returns by how many entries a full index of capacity c grows.
-func indexGrowth(c int) int { return max(c/2, 1024) }
+func indexGrowth(c int) int { return max(c/2, 64) }
 
 // add copies rec into the arena and indexes it.
 func (a *arena) add(rec []byte) {

@@ -98,8 +98,10 @@ func TestSpillAndMergePasses(t *testing.T) {
 	for _, budget := range []int64{4 << 10, 64 << 10} {
 		dir := t.TempDir()
 		var recs [][]byte
+		var size int64
 		for i := range 20_000 {
 			recs = append(recs, record(byte(i*7919%13), i, bytes.Repeat([]byte{'x'}, i%50)))
+			size += int64(len(recs[i])) + entrySize
 		}
 		s := New(byKey, &Options{MemoryBudget: budget, TempDir: dir})
 		got, err := sortAll(t, s, recs)
@@ -108,6 +110,7 @@ func TestSpillAndMergePasses(t *testing.T) {
 		require.Equal(t, recs, got)
 		assert.Greater(t, s.spills, s.fanIn, "budget %d: expected more runs than the fan-in", budget)
 		assert.Positive(t, s.merges, "budget %d: expected intermediate merges", budget)
+		assert.LessOrEqual(t, s.spills, int(2*size/budget), "budget %d: runs should fill half the budget", budget)
 		requireEmptyDir(t, dir)
 	}
 }
