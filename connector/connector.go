@@ -22,6 +22,12 @@ import (
 	"github.com/idsync/idsync/entitytype"
 )
 
+// ErrNoChanges is returned by [ChangeExporter.ExportChanges] when the
+// connector cannot export changes this time (no change tracking yet, a
+// cursor too old); the engine then exports a full snapshot and diffs it
+// against the previous prepared snapshot.
+var ErrNoChanges = errors.New("connector: changes cannot be exported")
+
 // ErrNotExported is returned by [Extraction.Open] for a name that the
 // extraction holds no table for.
 var ErrNotExported = errors.New("connector: not exported")

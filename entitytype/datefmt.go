@@ -91,7 +91,7 @@ func (f *dateFormat) convert(s string, kind Kind) (string, string, bool) {
 	reason := f.parse(s, &v)
 	if reason != "" && f.isoFallback && looksISO(s) {
 		var w dtValue
-		if parseISO(s, &w) == "" {
+		if parseISO(s, &w, true) == "" {
 			v, reason = w, ""
 		}
 	}
@@ -101,46 +101,49 @@ func (f *dateFormat) convert(s string, kind Kind) (string, string, bool) {
 	if v.null {
 		return "", "", true
 	}
-	var (
-		buf [40]byte
-		b   []byte
-	)
+	const outOfRange = "out of range (years 0000 to 9999)"
+	var buf [40]byte
+	y, m, d, tod := v.year, v.month, v.day, v.hour*3600+v.min*60+v.sec
 	if kind == Date {
-		y, m, d := int64(v.year), v.month, v.day
 		if v.isUnix || v.instantDate {
-			y, m, d = dateIn(v.unixSeconds(f.loc), f.loc)
+			var ok bool
+			if y, m, d, ok = dateIn(v.unixSeconds(f.loc), f.loc); !ok {
+				return "", outOfRange, false
+			}
 		}
-		if y < 0 || y > 9999 {
-			return "", "out of range (years 0000 to 9999)", false
+		b := appendDate(buf[:0], y, m, d)
+		if string(b) == s {
+			return s, "", true
 		}
-		b = appendDate(buf[:0], int(y), m, d)
-	} else {
+		return string(b), "", true
+	}
+	if v.isUnix || v.offset != 0 || !v.hasOffset && f.loc != nil {
 		sec := v.unixSeconds(f.loc)
 		days := floorDiv(sec, 86400)
-		y, m, d := civilFromDays(days)
-		if y < 0 || y > 9999 {
-			return "", "out of range (years 0000 to 9999)", false
+		if days < minDays || days > maxDays {
+			return "", outOfRange, false
 		}
-		b = appendDate(buf[:0], int(y), m, d)
-		tod := int(sec - days*86400)
-		b = append(b, 'T')
-		b = append2(b, tod/3600)
-		b = append(b, ':')
-		b = append2(b, tod/60%60)
-		b = append(b, ':')
-		b = append2(b, tod%60)
-		if v.nsec != 0 {
-			b = append(b, '.')
-			n := len(b)
-			for p := 100000000; p > 0; p /= 10 {
-				b = append(b, byte('0'+v.nsec/p%10))
-			}
-			for b[len(b)-1] == '0' && len(b) > n {
-				b = b[:len(b)-1]
-			}
-		}
-		b = append(b, 'Z')
+		y, m, d = civilFromDays(days)
+		tod = int(sec - days*86400)
 	}
+	b := appendDate(buf[:0], y, m, d)
+	b = append(b, 'T')
+	b = append2(b, tod/3600)
+	b = append(b, ':')
+	b = append2(b, tod/60%60)
+	b = append(b, ':')
+	b = append2(b, tod%60)
+	if v.nsec != 0 {
+		b = append(b, '.')
+		n := len(b)
+		for p := 100000000; p > 0; p /= 10 {
+			b = append(b, byte('0'+v.nsec/p%10))
+		}
+		for b[len(b)-1] == '0' && len(b) > n {
+			b = b[:len(b)-1]
+		}
+	}
+	b = append(b, 'Z')
 	if string(b) == s {
 		return s, "", true
 	}
@@ -152,7 +155,7 @@ func (f *dateFormat) parse(s string, v *dtValue) string {
 	case encPattern:
 		return f.parsePattern(s, v)
 	case encRFC3339:
-		reason := parseISO(s, v)
+		reason := parseISO(s, v, false)
 		v.instantDate = v.hasOffset
 		return reason
 	case encLDAP:
@@ -166,7 +169,7 @@ func (f *dateFormat) parse(s string, v *dtValue) string {
 	case encExcel:
 		return parseExcel(s, v)
 	}
-	return parseISO(s, v)
+	return parseISO(s, v, false)
 }
 
 // unixSeconds returns the instant of v in seconds since 1970-01-01 UTC,
@@ -204,8 +207,10 @@ func looksISO(s string) bool {
 }
 
 // parseISO reads yyyy-MM-dd, optionally followed by 'T' (or 't' or a space),
-// HH:mm[:ss[.f]] and an offset (Z or ±hh:mm, ±hhmm, ±hh).
-func parseISO(s string, v *dtValue) string {
+// HH:mm[:ss[.f]] and an offset (Z or ±hh:mm, ±hhmm, ±hh). When canonical,
+// it reads only the ISO forms that canonical values have: a date, or a
+// date, 'T' and a time with seconds.
+func parseISO(s string, v *dtValue, canonical bool) string {
 	const want = "want yyyy-MM-dd or yyyy-MM-ddTHH:mm:ss"
 	var ok bool
 	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
@@ -222,7 +227,7 @@ func parseISO(s string, v *dtValue) string {
 	}
 	i := 10
 	if i < len(s) {
-		if c := s[i]; c != 'T' && c != 't' && c != ' ' || len(s) < i+6 || s[i+3] != ':' {
+		if c := s[i]; c != 'T' && c != 't' && (c != ' ' || canonical) || len(s) < i+6 || s[i+3] != ':' {
 			return want
 		}
 		if v.hour, ok = fixedNumber(s[i+1 : i+3]); !ok {
@@ -232,6 +237,9 @@ func parseISO(s string, v *dtValue) string {
 			return want
 		}
 		i += 6
+		if canonical && (i == len(s) || s[i] != ':') {
+			return want
+		}
 		if i < len(s) && s[i] == ':' {
 			if len(s) < i+3 {
 				return want
@@ -389,8 +397,10 @@ func parseExcel(s string, v *dtValue) string {
 	case day < 60:
 		day++ // before Excel's phantom 1900-02-29
 	}
-	y, m, d := civilFromDays(excelEpoch + int64(day))
-	v.year, v.month, v.day = int(y), m, d
+	if excelEpoch+int64(day) > maxDays {
+		return "out of range (years 0000 to 9999)"
+	}
+	v.year, v.month, v.day = civilFromDays(excelEpoch + int64(day))
 	v.hour, v.min, v.sec, v.nsec = ms/3600000, ms/60000%60, ms/1000%60, ms%1000*1e6
 	return ""
 }
@@ -826,47 +836,57 @@ func daysIn(y, m int) int {
 }
 
 // daysFromCivil returns the number of days since 1970-01-01 of a date of
-// the proleptic Gregorian calendar (Howard Hinnant's algorithm).
-func daysFromCivil(y, m, d int) int64 {
-	yy := int64(y)
-	if m <= 2 {
-		yy--
+// the proleptic Gregorian calendar, for years 0 to 9999 (Howard Hinnant's
+// algorithm, shifted by one 400-year era to work on unsigned numbers).
+func daysFromCivil(year, month, day int) int64 {
+	y := uint32(year + 400)
+	if month <= 2 {
+		y--
 	}
-	era := floorDiv(yy, 400)
-	yoe := yy - era*400
-	mp := int64((m + 9) % 12)
-	doy := (153*mp+2)/5 + int64(d) - 1
+	era := y / 400
+	yoe := y - era*400
+	doy := (153*uint32((month+9)%12)+2)/5 + uint32(day) - 1
 	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return era*146097 + doe - 719468
+	return int64(era*146097+doe) - 719468 - 146097
 }
 
-// civilFromDays is the inverse of daysFromCivil.
-func civilFromDays(z int64) (y int64, m, d int) {
-	z += 719468
-	era := floorDiv(z, 146097)
+// The days since 1970-01-01 of 0000-01-01 and 9999-12-31: the range of
+// canonical dates.
+const minDays, maxDays = -719528, 2932896
+
+// civilFromDays is the inverse of daysFromCivil, for minDays <= days <= maxDays.
+func civilFromDays(days int64) (year, month, day int) {
+	z := uint32(days + 719468 + 146097)
+	era := z / 146097
 	doe := z - era*146097
 	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
 	doy := doe - (365*yoe + yoe/4 - yoe/100)
 	mp := (5*doy + 2) / 153
-	d = int(doy - (153*mp+2)/5 + 1)
-	m = int(mp + 3)
-	if m > 12 {
-		m -= 12
+	day = int(doy - (153*mp+2)/5 + 1)
+	month = int(mp) + 3
+	if month > 12 {
+		month -= 12
 	}
-	y = yoe + era*400
-	if m <= 2 {
-		y++
+	year = int(yoe+era*400) - 400
+	if month <= 2 {
+		year++
 	}
-	return y, m, d
+	return year, month, day
 }
 
-// dateIn returns the date of the instant sec in loc (UTC when nil).
-func dateIn(sec int64, loc *time.Location) (int64, int, int) {
-	if loc == nil {
-		return civilFromDays(floorDiv(sec, 86400))
+// dateIn returns the date of the instant sec in loc (UTC when nil); ok is
+// false when its year is not in 0 to 9999.
+func dateIn(sec int64, loc *time.Location) (year, month, day int, ok bool) {
+	if loc != nil {
+		y, m, d := time.Unix(sec, 0).In(loc).Date()
+		return y, int(m), d, 0 <= y && y <= 9999
 	}
-	y, m, d := time.Unix(sec, 0).In(loc).Date()
-	return int64(y), int(m), d
+	days := floorDiv(sec, 86400)
+	if days < minDays || days > maxDays {
+		return 0, 0, 0, false
+	}
+	year, month, day = civilFromDays(days)
+	return year, month, day, true
 }
 
 func floorDiv(a, b int64) int64 {

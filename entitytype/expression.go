@@ -89,7 +89,7 @@ var exprFunctions = []expr.Option{
 // CompileExpression compiles src, an expression over the given source
 // columns (header names). It fails on a syntax or type error and on a
 // name that is neither a column nor a function, listing the columns; the
-// message starts with "expression: " (see [NewConverter]).
+// error is a [*PropertyError] for the field "expression".
 func CompileExpression(src string, columns []string) (*Expression, error) {
 	env := make(map[string]any, len(columns))
 	for _, c := range columns {
@@ -113,7 +113,7 @@ func CompileExpression(src string, columns []string) (*Expression, error) {
 func compileError(err error, columns []string) error {
 	var fe *file.Error
 	if !errors.As(err, &fe) {
-		return fmt.Errorf("expression: %w", err)
+		return fieldError("expression", "%s", err)
 	}
 	msg := fe.Message
 	if name, ok := strings.CutPrefix(msg, "unknown name "); ok {
@@ -131,7 +131,7 @@ func compileError(err error, columns []string) error {
 		}
 		msg = fmt.Sprintf("unknown column %q (the columns are %s%s)", name, strings.Join(quoted, ", "), more)
 	}
-	return fmt.Errorf("expression: %s at %d:%d", msg, fe.Line, fe.Column+1)
+	return fieldError("expression", "%s at %d:%d", msg, fe.Line, fe.Column+1)
 }
 
 // readColumns returns the columns, in their given order, that node reads;

@@ -79,6 +79,25 @@ func kindNoun(k Kind) string {
 	return "a value of " + k.String()
 }
 
+// PropertyError reports a property field that [NewConverter] or
+// [CompileExpression] rejects. Its message starts with the field's YAML
+// name ("format: ..."), so that a caller can prefix it with the property's
+// path and a dot: properties[1].format: unknown pattern letters "Q" ...
+type PropertyError struct {
+	// Field is the YAML name of the field: type, format, timeZone,
+	// trueValues, falseValues, separator or expression.
+	Field string
+	// Message tells what is wrong with it.
+	Message string
+}
+
+// Error returns Field + ": " + Message.
+func (e *PropertyError) Error() string { return e.Field + ": " + e.Message }
+
+func fieldError(field, format string, args ...any) error {
+	return &PropertyError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
 // Converter converts the raw text values of one property to their canonical
 // form (see [Kind]). Build it once per property with [NewConverter]; it is
 // immutable and safe for concurrent use.
@@ -101,9 +120,8 @@ var (
 
 // NewConverter returns the converter of p's values. It checks the fields
 // that tell how values are written (Type, Format, TimeZone, TrueValues,
-// FalseValues, Separator); the message of the error it returns starts with
-// the YAML name of the offending field ("format: ...", "timeZone: ..."), so
-// a caller can prefix it with the property's path and a dot.
+// FalseValues, Separator) and returns a [*PropertyError] naming the
+// offending one.
 //
 // Formats by kind:
 //   - Decimal: "" or "point" ('.' is the decimal separator), or "comma"
@@ -146,11 +164,13 @@ var (
 // optionally followed by 'T' or a space, HH:mm[:ss[.f]] and an offset
 // (time and offset are ignored for a Date).
 //
-// Whatever the declared format, the ISO 8601 form is also accepted, since
-// spreadsheet date cells are read as ISO text. This is unambiguous: ISO starts
-// with a 4-digit year and a hyphen, which only a pattern starting with yyyy-
-// can also match, and for those the fallback applies only when the pattern
-// is in ISO order (yyyy-MM-dd...).
+// Whatever the declared format, the canonical ISO 8601 forms are also
+// accepted, since spreadsheet date cells are read as ISO text: yyyy-MM-dd,
+// and yyyy-MM-ddTHH:mm:ss with an optional fraction and offset (read as
+// written for a Date). This is unambiguous: they start with a 4-digit year
+// and a hyphen, which only a pattern starting with yyyy- can also match, and
+// for those the fallback applies only when the pattern is in ISO order
+// (yyyy-MM-dd...).
 //
 // # Time zones
 //
@@ -163,14 +183,14 @@ var (
 // the date as written.
 func NewConverter(p *Property) (*Converter, error) {
 	if p == nil {
-		return nil, errors.New("type: nil property")
+		return nil, fieldError("type", "nil property")
 	}
 	c := &Converter{kind: p.Type}
 	if c.kind == 0 {
 		c.kind = String
 	}
 	if c.kind > Ref {
-		return nil, fmt.Errorf("type: unknown kind %d", uint8(c.kind))
+		return nil, fieldError("type", "unknown kind %d", uint8(c.kind))
 	}
 	if p.MultiValued {
 		c.multi = true
@@ -179,17 +199,17 @@ func NewConverter(p *Property) (*Converter, error) {
 			c.sep = "|"
 		}
 	} else if p.Separator != "" {
-		return nil, errors.New("separator: only a multi-valued property has a separator")
+		return nil, fieldError("separator", "only a multi-valued property has a separator")
 	}
 	if p.TimeZone != "" && c.kind != Date && c.kind != DateTime {
-		return nil, fmt.Errorf("timeZone: a %s property has no time zone", c.kind)
+		return nil, fieldError("timeZone", "a %s property has no time zone", c.kind)
 	}
 	if (len(p.TrueValues) > 0 || len(p.FalseValues) > 0) && c.kind != Bool {
 		field := "trueValues"
 		if len(p.TrueValues) == 0 {
 			field = "falseValues"
 		}
-		return nil, fmt.Errorf("%s: only a bool property has bool spellings", field)
+		return nil, fieldError(field, "only a bool property has bool spellings")
 	}
 	switch c.kind {
 	case Decimal:
@@ -199,7 +219,7 @@ func NewConverter(p *Property) (*Converter, error) {
 			c.comma = true
 			c.format = "decimal comma, e.g. 1234,5"
 		default:
-			return nil, fmt.Errorf("format: unknown decimal format %q (want point or comma)", p.Format)
+			return nil, fieldError("format", "unknown decimal format %q (want point or comma)", p.Format)
 		}
 	case Binary:
 		switch strings.ToLower(p.Format) {
@@ -209,11 +229,11 @@ func NewConverter(p *Property) (*Converter, error) {
 			c.hex = true
 			c.format = "hex"
 		default:
-			return nil, fmt.Errorf("format: unknown binary format %q (want base64 or hex)", p.Format)
+			return nil, fieldError("format", "unknown binary format %q (want base64 or hex)", p.Format)
 		}
 	case Bool:
 		if p.Format != "" {
-			return nil, errors.New("format: a bool property takes no format; set trueValues and falseValues")
+			return nil, fieldError("format", "a bool property takes no format; set trueValues and falseValues")
 		}
 		if err := c.setSpellings(p.TrueValues, p.FalseValues); err != nil {
 			return nil, err
@@ -221,15 +241,15 @@ func NewConverter(p *Property) (*Converter, error) {
 	case Date, DateTime:
 		f, err := newDateFormat(c.kind, p.Format)
 		if err != nil {
-			return nil, fmt.Errorf("format: %w", err)
+			return nil, fieldError("format", "%s", err)
 		}
 		if p.TimeZone != "" && p.TimeZone != "UTC" {
 			if p.TimeZone == "Local" {
-				return nil, errors.New(`timeZone: "Local" depends on the host; name the zone ("Europe/Paris")`)
+				return nil, fieldError("timeZone", `"Local" depends on the host; name the zone ("Europe/Paris")`)
 			}
 			loc, err := time.LoadLocation(p.TimeZone)
 			if err != nil {
-				return nil, fmt.Errorf("timeZone: unknown time zone %q", p.TimeZone)
+				return nil, fieldError("timeZone", "unknown time zone %q", p.TimeZone)
 			}
 			f.loc = loc
 		}
@@ -237,7 +257,7 @@ func NewConverter(p *Property) (*Converter, error) {
 		c.format = f.desc
 	default:
 		if p.Format != "" {
-			return nil, fmt.Errorf("format: a %s property takes no format", c.kind)
+			return nil, fieldError("format", "a %s property takes no format", c.kind)
 		}
 	}
 	return c, nil
@@ -252,17 +272,17 @@ func (c *Converter) setSpellings(trues, falses []string) error {
 		c.trues = make([]string, len(trues))
 		for i, s := range trues {
 			if c.trues[i] = strings.TrimSpace(s); c.trues[i] == "" {
-				return fmt.Errorf("trueValues: spelling %d is empty (an empty value is null)", i+1)
+				return fieldError("trueValues", "spelling %d is empty (an empty value is null)", i+1)
 			}
 		}
 		c.falses = make([]string, len(falses))
 		for i, s := range falses {
 			if c.falses[i] = strings.TrimSpace(s); c.falses[i] == "" {
-				return fmt.Errorf("falseValues: spelling %d is empty (an empty value is null)", i+1)
+				return fieldError("falseValues", "spelling %d is empty (an empty value is null)", i+1)
 			}
 			for _, t := range c.trues {
 				if strings.EqualFold(t, c.falses[i]) {
-					return fmt.Errorf("falseValues: %q is also in trueValues", s)
+					return fieldError("falseValues", "%q is also in trueValues", s)
 				}
 			}
 		}

@@ -359,9 +359,16 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return run, fmt.Errorf("idsync: %w", err)
 		}
+		err = connector.ErrNoChanges
 		if ce, ok := conn.(connector.ChangeExporter); ok && mode == Incremental {
 			ext, run.Cursor, err = ce.ExportChanges(ctx, dir, state.Cursor)
-		} else {
+		}
+		if errors.Is(err, connector.ErrNoChanges) {
+			if mode == Incremental {
+				if err := e.checkPrevious(model); err != nil {
+					return run, err
+				}
+			}
 			ext, err = conn.Export(ctx, dir)
 		}
 		if err != nil {
@@ -440,6 +447,18 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 		return run, err
 	}
 	return run, nil
+}
+
+// checkPrevious makes sure that an incremental run from a full snapshot
+// has the previous snapshots to diff against, before exporting anything.
+func (e *Engine) checkPrevious(m *entitytype.Model) error {
+	prev := filepath.Join(e.connDir(m.Name), "previous")
+	for _, t := range m.EntityTypes {
+		if _, err := os.Stat(filepath.Join(prev, t.Name+".prepared")); t.CommandColumn == "" && err != nil {
+			return fmt.Errorf("%w: %s.%s has no previous prepared snapshot", ErrNoPrevious, m.Name, t.Name)
+		}
+	}
+	return nil
 }
 
 // apply applies a change set and, on success, records the run as

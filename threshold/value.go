@@ -88,8 +88,8 @@ func (c Count) MarshalYAML() (any, error) {
 	return c.n, nil
 }
 
-// scale is the number of units of a Percent in one percent: a Percent is
-// stored exactly in millionths of a percent.
+// A Percent counts in millionths of a percent: scale of them make one
+// percent, hundred make 100 %, and text has at most decimals decimals.
 const (
 	scale    = 1_000_000
 	decimals = 6

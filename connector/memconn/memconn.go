@@ -85,13 +85,17 @@ func (c *Connector) Export(ctx context.Context, dir string) (connector.Extractio
 }
 
 // ExportChanges implements connector.ChangeExporter: it returns the
-// changes set since the cursor since (every SetChanges bumps it).
+// changes set since the cursor since (every SetChanges bumps it), or
+// connector.ErrNoChanges if SetChanges was never called.
 func (c *Connector) ExportChanges(ctx context.Context, dir, since string) (connector.Extraction, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.version == 0 {
+		return nil, "", connector.ErrNoChanges
+	}
 	next := strconv.Itoa(c.version)
 	ext := Extraction{}
 	if since == next {

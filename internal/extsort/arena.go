@@ -92,11 +92,14 @@ func (a *arena) newChunk(n int) []byte {
 	return c
 }
 
-// sort orders the index by compare. Ties are broken by position in the
+var blockLen = 1 << 14
+
+// sort orders the index by compare, in blocks of blockLen entries.
+// Ties are broken by position in the
 // arena, which is the order records were added, so the sort is stable.
 // Consecutive empty records share a position, but they are identical.
 func (a *arena) sort(compare func(a, b []byte) int) {
-	slices.SortFunc(a.index, func(x, y entry) int {
+	f := func(x, y entry) int {
 		if c := compare(a.rec(x), a.rec(y)); c != 0 {
 			return c
 		}
@@ -107,7 +110,19 @@ func (a *arena) sort(compare func(a, b []byte) int) {
 			return cmp.Compare(x.off, y.off)
 		}
 		return cmp.Compare(x.len, y.len) // an empty record before the one after it
-	})
+	}
+	for b := range slices.Chunk(a.index, blockLen) {
+		slices.SortFunc(b, f)
+	}
+}
+
+// sources returns the sorted blocks.
+func (a *arena) sources() []source {
+	var srcs []source
+	for lo := 0; lo < len(a.index); lo += blockLen {
+		srcs = append(srcs, &memSource{a: a, i: lo, end: min(lo+blockLen, len(a.index))})
+	}
+	return srcs
 }
 
 // reset empties the arena, keeping the index and the standard-size chunks
@@ -126,12 +141,12 @@ func (a *arena) reset() {
 
 // memSource reads an arena's records in index order.
 type memSource struct {
-	a *arena
-	i int
+	a      *arena
+	i, end int
 }
 
 func (m *memSource) next() ([]byte, bool, error) {
-	if m.i == len(m.a.index) {
+	if m.i == m.end {
 		return nil, false, nil
 	}
 	e := m.a.index[m.i]

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -51,7 +52,12 @@ func benchSort(b *testing.B, n int, opts *Options, next func(i int) []byte) {
 			b.Fatal(err)
 		}
 		got := 0
+		prev := make([]byte, benchKeySize)
 		for it.Next() {
+			if benchCompare(prev, it.Record()) > 0 {
+				b.Fatal("out of order")
+			}
+			copy(prev, it.Record())
 			got++
 		}
 		if err := it.Err(); err != nil {
@@ -89,4 +95,11 @@ func BenchmarkSortSpill(b *testing.B) {
 	rec := make([]byte, benchRecordSize)
 	benchSort(b, *benchRecords, &Options{MemoryBudget: *benchBudget, TempDir: b.TempDir()},
 		func(int) []byte { fillRecord(rng, rec); return rec })
+}
+
+func BenchmarkBlock(b *testing.B) {
+	for _, bl := range []int{1 << 10, 1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 30} {
+		blockLen = bl
+		b.Run(fmt.Sprint(bl), BenchmarkSortInMemory)
+	}
 }

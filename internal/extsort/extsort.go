@@ -147,7 +147,7 @@ func (s *Sorter) Add(ctx context.Context, rec []byte) error {
 // spill sorts the records in memory and writes them to a new run.
 func (s *Sorter) spill(ctx context.Context) error {
 	s.arena.sort(s.cmp)
-	r, err := s.writeRun(ctx, &memSource{a: s.arena})
+	r, err := s.writeRun(ctx, merged(s.cmp, s.arena.sources()))
 	if err != nil {
 		return err
 	}
@@ -192,16 +192,8 @@ func (s *Sorter) Sort(ctx context.Context) (*Iterator, error) {
 		it.runs = append(it.runs, rr)
 		srcs = append(srcs, rr)
 	}
-	if tail.len() > 0 {
-		srcs = append(srcs, &memSource{a: tail})
-	}
-	switch len(srcs) {
-	case 0:
-	case 1:
-		it.src = srcs[0]
-	default:
-		it.src = newMerger(s.cmp, srcs)
-	}
+	srcs = append(srcs, tail.sources()...)
+	it.src = merged(s.cmp, srcs)
 	// The iterator owns the files and the memory now.
 	s.runs, s.arena, s.err = nil, nil, ErrFinished
 	return it, nil

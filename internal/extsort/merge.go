@@ -115,6 +115,21 @@ type merger struct {
 	started bool
 }
 
+// merged returns a source merging srcs.
+func merged(compare func(a, b []byte) int, srcs []source) source {
+	switch len(srcs) {
+	case 0:
+		return emptySource{}
+	case 1:
+		return srcs[0]
+	}
+	return newMerger(compare, srcs)
+}
+
+type emptySource struct{}
+
+func (emptySource) next() ([]byte, bool, error) { return nil, false, nil }
+
 func newMerger(compare func(a, b []byte) int, srcs []source) *merger {
 	return &merger{
 		cmp:  compare,

@@ -1,0 +1,96 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/idsync/idsync/connector"
+)
+
+// JobOptions configure [Engine.RunJob]. A nil *JobOptions means a complete
+// job that applies.
+type JobOptions struct {
+	// Mode is Complete when empty.
+	Mode Mode
+	// DryRun plans every connector without applying (Engine.Plan).
+	DryRun bool
+	// AllowEmpty is passed to every run (see RunOptions).
+	AllowEmpty bool
+	// StopOnError stops the job at the first connector that fails or is
+	// blocked; by default the job goes on with the next connectors.
+	StopOnError bool
+}
+
+// JobResult is the outcome of a job: one entry per connector, in order.
+type JobResult struct {
+	Connectors []ConnectorResult
+}
+
+// ConnectorResult is one connector's part of a job.
+type ConnectorResult struct {
+	Connector string
+	// Skipped is true for a deactivated connector (Run is then nil).
+	Skipped bool
+	Run     *Run
+	Err     error
+}
+
+// State returns the job's overall state: Failed if any connector failed,
+// else Blocked if any is blocked, else Succeeded (Planned for a dry run).
+func (r *JobResult) State() State {
+	state := Succeeded
+	for _, c := range r.Connectors {
+		switch {
+		case c.Skipped:
+		case c.Run == nil || c.Run.State == Failed || c.Run.State == Cancelled:
+			return Failed
+		case c.Run.State == Blocked:
+			state = Blocked
+		case c.Run.State == Planned && state == Succeeded:
+			state = Planned
+		}
+	}
+	return state
+}
+
+// RunJob runs Export → Prepare → Synchronize for each connector in turn,
+// in the order given (put the connectors whose entity types others
+// reference first: HR before the applications whose users point to HR's
+// organizations). Deactivated connectors are skipped. The error joins
+// every connector's error; errors.Is(err, ErrBlocked) tells that some
+// connector was blocked.
+func (e *Engine) RunJob(ctx context.Context, conns []connector.Connector, opts *JobOptions) (*JobResult, error) {
+	if opts == nil {
+		opts = &JobOptions{}
+	}
+	res := &JobResult{}
+	var errs []error
+	for _, c := range conns {
+		name := c.Model().Name
+		active, err := e.Active(name)
+		if err != nil {
+			return res, err
+		}
+		if !active {
+			e.log.Info("connector deactivated, skipped", "connector", name)
+			res.Connectors = append(res.Connectors, ConnectorResult{Connector: name, Skipped: true})
+			continue
+		}
+		ro := &RunOptions{Mode: opts.Mode, AllowEmpty: opts.AllowEmpty}
+		var run *Run
+		if opts.DryRun {
+			run, err = e.Plan(ctx, c, ro)
+		} else {
+			run, err = e.Run(ctx, c, ro)
+		}
+		res.Connectors = append(res.Connectors, ConnectorResult{Connector: name, Run: run, Err: err})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			if opts.StopOnError || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				break
+			}
+		}
+	}
+	return res, errors.Join(errs...)
+}
