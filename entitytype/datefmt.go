@@ -670,7 +670,7 @@ func (f *dateFormat) parsePattern(s string, v *dtValue) string {
 		rest := s[i:]
 		switch it.field {
 		case fLit:
-			if strings.HasPrefix(rest, it.text) {
+			if len(it.text) == 1 && rest != "" && rest[0] == it.text[0] || strings.HasPrefix(rest, it.text) {
 				i += len(it.text)
 			} else if it.optional && (rest == "" || !isDigit(rest[0])) {
 				k++ // no fraction either

@@ -139,9 +139,13 @@ func compileError(err error, columns []string) error {
 func readColumns(node ast.Node, columns []string) []string {
 	r := columnReader{used: map[string]bool{}, member: map[*ast.IdentifierNode]bool{}}
 	ast.Walk(&node, &r)
+	all := false
+	for _, id := range r.envs {
+		all = all || !r.member[id]
+	}
 	var out []string
 	for _, c := range columns {
-		if (r.all || r.used[c]) && !slices.Contains(out, c) {
+		if (all || r.used[c]) && !slices.Contains(out, c) {
 			out = append(out, c)
 		}
 	}
@@ -152,10 +156,10 @@ type columnReader struct {
 	used   map[string]bool
 	member map[*ast.IdentifierNode]bool // $env in $env["name"]
 	envs   []*ast.IdentifierNode        // every $env
-	all    bool
 }
 
-// Visit is called after the node's children are visited.
+// Visit records the columns that node reads; it is called after the
+// node's children are visited.
 func (r *columnReader) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.IdentifierNode:
@@ -171,9 +175,6 @@ func (r *columnReader) Visit(node *ast.Node) {
 				r.member[id] = true
 			}
 		}
-	}
-	for _, id := range r.envs {
-		r.all = r.all || !r.member[id]
 	}
 }
 

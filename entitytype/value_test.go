@@ -330,6 +330,9 @@ func TestNewConverterErrors(t *testing.T) {
 			assert.Nil(t, c)
 			assert.True(t, strings.HasPrefix(err.Error(), tc.want), "%q does not start with %q", err, tc.want)
 			assert.NotContains(t, err.Error(), "entitytype:", "the caller prefixes a path")
+			var pe *PropertyError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, strings.TrimSuffix(tc.want, ": "), pe.Field)
 		})
 	}
 	_, err := NewConverter(nil)

@@ -3,12 +3,14 @@ package extract
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
@@ -29,10 +31,11 @@ func NewXLSXReader(r io.Reader, name string, opts *Options) (*Reader, error) {
 	if err != nil {
 		return nil, &ParseError{File: name, Err: err}
 	}
-	if err := checkZip(bytes.NewReader(b), int64(len(b))); err != nil {
+	zr, err := checkZip(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
 		return nil, &ParseError{File: name, Err: err}
 	}
-	return newXLSXReader(name, opts, func() (*excelize.File, error) {
+	return newXLSXReader(name, opts, zr, nil, func() (*excelize.File, error) {
 		return excelize.OpenReader(bytes.NewReader(b))
 	})
 }
@@ -43,20 +46,23 @@ func openXLSX(path string, opts *Options) (*Reader, error) {
 		return nil, fmt.Errorf("extract: %w", err)
 	}
 	fi, err := f.Stat()
+	var zr *zip.Reader
 	if err == nil {
-		err = checkZip(f, fi.Size())
+		zr, err = checkZip(f, fi.Size())
 	}
-	f.Close()
 	if err != nil {
+		f.Close()
 		return nil, &ParseError{File: path, Err: err}
 	}
-	return newXLSXReader(path, opts, func() (*excelize.File, error) {
+	return newXLSXReader(path, opts, zr, f, func() (*excelize.File, error) {
 		return excelize.OpenFile(path)
 	})
 }
 
-// newXLSXReader returns a Reader over the workbook that open opens.
-func newXLSXReader(name string, opts *Options, open func() (*excelize.File, error)) (r *Reader, err error) {
+// newXLSXReader returns a Reader over the workbook that open opens, whose
+// archive is zr. The Reader closes file, if not nil.
+func newXLSXReader(name string, opts *Options, zr *zip.Reader, file io.Closer,
+	open func() (*excelize.File, error)) (r *Reader, err error) {
 	var f *excelize.File
 	defer func() {
 		if p := recover(); p != nil {
@@ -64,6 +70,9 @@ func newXLSXReader(name string, opts *Options, open func() (*excelize.File, erro
 		}
 		if err != nil && f != nil {
 			f.Close()
+		}
+		if err != nil && file != nil {
+			file.Close()
 		}
 	}()
 	if f, err = open(); err != nil {
@@ -80,11 +89,11 @@ func newXLSXReader(name string, opts *Options, open func() (*excelize.File, erro
 	if err != nil {
 		return nil, &ParseError{File: name, Err: err}
 	}
-	r, err = newReader(name, &xlsxSource{name: name, f: f, rows: rows})
-	if err != nil {
-		f = nil // closed by newReader
-	}
-	return r, err
+	src := &xlsxSource{name: name, f: f, rows: rows, file: file, checked: make(chan error, 1)}
+	charsetReader := f.CharsetReader
+	go func() { src.checked <- checkSheets(zr, charsetReader, &src.stop) }()
+	f, file = nil, nil // closed by src
+	return newReader(name, src)
 }
 
 // findSheet returns the sheet of f named want, or its first sheet if want
@@ -107,13 +116,21 @@ func findSheet(f *excelize.File, want string) (string, error) {
 }
 
 // xlsxSource reads the rows of a sheet, skipping blank rows.
+//
+// excelize's row iterator ends at the first XML error in the worksheet
+// as if it were the end of the sheet. So the worksheets are parsed again
+// meanwhile, and the end of the sheet is an error if that fails.
 type xlsxSource struct {
-	name string
-	f    *excelize.File
-	rows *excelize.Rows
-	row  int      // number of the row last read
-	rec  []string // the record returned, as long as the header
-	err  error    // permanent error
+	name     string
+	f        *excelize.File
+	rows     *excelize.Rows
+	file     io.Closer  // the workbook's file, if any
+	checked  chan error // receives the result of checkSheets
+	checkErr error      // the result of checkSheets, once received
+	stop     atomic.Bool
+	row      int      // number of the row last read
+	rec      []string // the record returned, as long as the header
+	err      error    // permanent error
 }
 
 func (s *xlsxSource) read() (rec []string, line int, err error) {
@@ -152,11 +169,24 @@ func (s *xlsxSource) read() (rec []string, line int, err error) {
 		clear(s.rec[copy(s.rec, cells):])
 		return s.rec, s.row, nil
 	}
-	if err := s.rows.Error(); err != nil {
-		s.err = &ParseError{File: s.name, Line: s.row, Err: err}
+	err = s.rows.Error()
+	if err == nil {
+		err = s.check()
+	}
+	if err != nil {
+		s.err = &ParseError{File: s.name, Err: err}
 		return nil, s.row, s.err
 	}
 	return nil, s.row, io.EOF
+}
+
+// check waits for checkSheets to finish and returns its result.
+func (s *xlsxSource) check() error {
+	if s.checked != nil {
+		s.checkErr = <-s.checked
+		s.checked = nil
+	}
+	return s.checkErr
 }
 
 func blank(cells []string) bool {
@@ -169,9 +199,16 @@ func blank(cells []string) bool {
 }
 
 func (s *xlsxSource) close() error {
+	s.stop.Store(true)
+	s.check()
 	err := s.rows.Close()
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
+	}
+	if s.file != nil {
+		if cerr := s.file.Close(); err == nil {
+			err = cerr
+		}
 	}
 	return err
 }
@@ -181,80 +218,75 @@ func (s *xlsxSource) close() error {
 const maxPartSize = 256 << 20
 
 // checkZip reads every part of the workbook in r, returning an error if
-// one is corrupt. excelize does not report a part that fails to
-// decompress, nor XML errors in a worksheet: it just returns fewer rows.
-// So checkZip also checks that worksheets are valid UTF-8 and complete.
-func checkZip(r io.ReaderAt, size int64) error {
+// one is corrupt: excelize does not report a part that fails to
+// decompress or whose checksum is wrong.
+func checkZip(r io.ReaderAt, size int64) (*zip.Reader, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	buf := make([]byte, 32<<10)
 	for _, zf := range zr.File {
-		name := strings.ToLower(strings.ReplaceAll(zf.Name, `\`, "/"))
-		sheet := strings.HasPrefix(name, "xl/worksheets/sheet")
-		if !sheet && name != "xl/sharedstrings.xml" && zf.UncompressedSize64 > maxPartSize {
-			return fmt.Errorf("part %s is too large (%d bytes)", zf.Name, zf.UncompressedSize64)
+		name := strings.ToLower(zf.Name)
+		if !isSheet(zf) && name != "xl/sharedstrings.xml" && zf.UncompressedSize64 > maxPartSize {
+			return nil, fmt.Errorf("part %s is too large (%d bytes)", zf.Name, zf.UncompressedSize64)
 		}
-		if err := checkPart(zf, sheet, buf); err != nil {
+		rc, err := zf.Open()
+		if err == nil {
+			_, err = io.CopyBuffer(io.Discard, rc, buf)
+			rc.Close()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("part %s: %w", zf.Name, err)
+		}
+	}
+	return zr, nil
+}
+
+// isSheet reports whether zf is a worksheet, as excelize sees it.
+func isSheet(zf *zip.File) bool {
+	name := strings.ToLower(strings.ReplaceAll(zf.Name, `\`, "/"))
+	return strings.HasPrefix(name, "xl/worksheets/sheet")
+}
+
+// errStopped stops checkSheets.
+var errStopped = errors.New("stopped")
+
+// checkSheets parses the worksheets in zr as excelize does, and returns the
+// first error. It stops early when stop is set.
+func checkSheets(zr *zip.Reader, charsetReader func(string, io.Reader) (io.Reader, error), stop *atomic.Bool) error {
+	for _, zf := range zr.File {
+		if !isSheet(zf) || zf.FileInfo().IsDir() {
+			continue
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return fmt.Errorf("part %s: %w", zf.Name, err)
+		}
+		d := xml.NewDecoder(stoppableReader{rc, stop})
+		d.CharsetReader = charsetReader
+		for err == nil {
+			_, err = d.Token()
+		}
+		rc.Close()
+		if err != io.EOF {
 			return fmt.Errorf("part %s: %w", zf.Name, err)
 		}
 	}
 	return nil
 }
 
-// checkPart reads the part zf, checking its size and checksum, and if it
-// is a worksheet, that it is valid UTF-8 and ends with its root element.
-func checkPart(zf *zip.File, sheet bool, buf []byte) error {
-	rc, err := zf.Open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	if !sheet {
-		_, err := io.CopyBuffer(io.Discard, rc, buf)
-		return err
-	}
-	var tail []byte // the last bytes read
-	carry := 0      // bytes of an incomplete rune at the start of buf
-	for {
-		n, err := rc.Read(buf[carry:])
-		data := buf[:carry+n]
-		end := len(data)
-		if err == nil {
-			end = completeRunes(data)
-		}
-		if !utf8.Valid(data[:end]) {
-			return ErrInvalidUTF8
-		}
-		tail = append(tail, data[max(0, end-64):end]...)
-		tail = tail[max(0, len(tail)-64):]
-		carry = copy(buf, data[end:])
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if !bytes.HasSuffix(bytes.TrimRight(tail, " \t\r\n"), []byte("worksheet>")) {
-		return errors.New("truncated worksheet")
-	}
-	return nil
+// stoppableReader reads from r until stop is set.
+type stoppableReader struct {
+	r    io.Reader
+	stop *atomic.Bool
 }
 
-// completeRunes returns the length of the longest prefix of p that does
-// not end with an incomplete UTF-8 sequence.
-func completeRunes(p []byte) int {
-	for i := len(p) - 1; i >= 0 && i >= len(p)-utf8.UTFMax; i-- {
-		if utf8.RuneStart(p[i]) {
-			if utf8.FullRune(p[i:]) {
-				return len(p)
-			}
-			return i
-		}
+func (s stoppableReader) Read(p []byte) (int, error) {
+	if s.stop.Load() {
+		return 0, errStopped
 	}
-	return len(p)
+	return s.r.Read(p)
 }
 
 // ISO 8601 number formats, replacing date and time formats.

@@ -487,9 +487,6 @@ func (w *changeWriter) write(r []byte) error { return w.w.Write(r) }
 
 func (w *changeWriter) close() error {
 	err := w.w.Flush()
-	if e := w.f.Sync(); err == nil {
-		err = e
-	}
 	if e := w.f.Close(); err == nil {
 		err = e
 	}

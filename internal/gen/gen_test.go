@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -55,29 +56,41 @@ func readVersion(t *testing.T, dir string) *version {
 	v := &version{users: map[string][]string{}, groups: map[string]string{},
 		orgs: map[string]string{}, members: map[[2]string]bool{}, raw: map[string][]string{}}
 	for _, r := range readCSV(t, filepath.Join(dir, "orgs.csv")) {
-		require.NotContains(t, v.orgs, r[0], "duplicate org")
+		_, dup := v.orgs[r[0]]
+		require.False(t, dup, "duplicate org %s", r[0])
 		v.orgs[r[0]] = r[1]
 	}
 	for _, r := range readCSV(t, filepath.Join(dir, "groups.csv")) {
-		require.NotContains(t, v.groups, r[0], "duplicate group")
+		_, dup := v.groups[r[0]]
+		require.False(t, dup, "duplicate group %s", r[0])
 		v.groups[r[0]] = r[1]
 	}
 	for _, r := range readCSV(t, filepath.Join(dir, "users.csv")) {
-		require.NotContains(t, v.users, r[0], "duplicate user")
-		require.Regexp(t, `^U\d{7}$`, r[0])
-		require.Contains(t, v.orgs, r[7], "unknown org of %s", r[0])
+		_, dup := v.users[r[0]]
+		require.False(t, dup, "duplicate user %s", r[0])
+		require.True(t, userID.MatchString(r[0]), "ID %q", r[0])
+		_, ok := v.orgs[r[7]]
+		require.True(t, ok, "unknown org of %s", r[0])
 		v.users[r[0]] = canonical(t, r)
 		v.raw[r[0]] = r
 	}
 	for _, r := range readCSV(t, filepath.Join(dir, "members.csv")) {
 		link := [2]string{r[0], r[1]}
 		require.False(t, v.members[link], "duplicate link %v", link)
-		require.Contains(t, v.groups, r[0])
-		require.Contains(t, v.users, r[1], "link to a user absent from users.csv")
+		_, ok := v.groups[r[0]]
+		require.True(t, ok, "link to unknown group %s", r[0])
+		_, ok = v.users[r[1]]
+		require.True(t, ok, "link to unknown user %s", r[1])
 		v.members[link] = true
 	}
 	return v
 }
+
+var (
+	userID = regexp.MustCompile(`^U\d{7}$`)
+	guid   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	salary = regexp.MustCompile(`^\d+\.\d\d$`)
+)
 
 // canonical returns the canonical forms of a user's non-key columns, as
 // the configuration's types define them.
@@ -95,9 +108,9 @@ func canonical(t *testing.T, r []string) []string {
 	default:
 		t.Fatalf("Active %q", r[6])
 	}
-	require.Regexp(t, `^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`, r[8])
+	require.True(t, guid.MatchString(r[8]), "Guid %q", r[8])
 	c[7] = strings.ToLower(r[8])
-	require.Regexp(t, `^\d+\.\d\d$`, r[9])
+	require.True(t, salary.MatchString(r[9]), "Salary %q", r[9])
 	c[8] = strings.TrimSuffix(strings.TrimRight(r[9], "0"), ".")
 	return c
 }
@@ -202,14 +215,12 @@ func TestGenerateShape(t *testing.T) {
 
 	// Inserted users have links; kept users whose links changed changed by
 	// 1 to 6 links.
+	curLinks, newLinks := groupsOf(cur), groupsOf(nw)
 	links := func(v *version, id string) map[string]bool {
-		groups := map[string]bool{}
-		for l := range v.members {
-			if l[1] == id {
-				groups[l[0]] = true
-			}
+		if v == cur {
+			return curLinks[id]
 		}
-		return groups
+		return newLinks[id]
 	}
 	regrouped := 0
 	for id := range nw.users {
@@ -256,6 +267,18 @@ func TestGenerateShape(t *testing.T) {
 	}
 	assert.Positive(t, upper)
 	assert.Positive(t, lower)
+}
+
+// groupsOf returns the groups of every user of v.
+func groupsOf(v *version) map[string]map[string]bool {
+	groups := map[string]map[string]bool{}
+	for l := range v.members {
+		if groups[l[1]] == nil {
+			groups[l[1]] = map[string]bool{}
+		}
+		groups[l[1]][l[0]] = true
+	}
+	return groups
 }
 
 func equalSets(a, b map[string]bool) bool {
