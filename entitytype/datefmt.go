@@ -178,10 +178,40 @@ func (v *dtValue) unixSeconds(loc *time.Location) int64 {
 	if v.isUnix {
 		return v.unix
 	}
+	wall := daysFromCivil(v.year, v.month, v.day)*86400 + int64(v.hour*3600+v.min*60+v.sec)
 	if loc == nil || v.hasOffset {
-		return daysFromCivil(v.year, v.month, v.day)*86400 + int64(v.hour*3600+v.min*60+v.sec-v.offset)
+		return wall - int64(v.offset)
 	}
-	return time.Date(v.year, time.Month(v.month), v.day, v.hour, v.min, v.sec, 0, loc).Unix()
+	return localUnix(wall, loc)
+}
+
+// localUnix returns the instant at which the clocks of loc show wall
+// (seconds since 1970-01-01 as if loc were UTC). In a gap, it is the
+// instant of wall read with the offset in force before the gap, so the time
+// moves forward by the gap's length; in an overlap it is the first
+// occurrence. This is java.time's rule; time.Date has none (it depends on
+// the zone).
+func localUnix(wall int64, loc *time.Location) int64 {
+	// The offsets a day before and after; a zone changes its offset at
+	// most once in two days.
+	before, after := offsetAt(wall-86400, loc), offsetAt(wall+86400, loc)
+	if before == after {
+		return wall - before
+	}
+	u := wall - before
+	if offsetAt(u, loc) == before {
+		return u // valid with the earlier offset: the first occurrence
+	}
+	if u := wall - after; offsetAt(u, loc) == after {
+		return u
+	}
+	return u // in the gap
+}
+
+// offsetAt returns the offset of loc at the instant sec.
+func offsetAt(sec int64, loc *time.Location) int64 {
+	_, off := time.Unix(sec, 0).In(loc).Zone()
+	return int64(off)
 }
 
 // check validates the fields of a calendar date and time of day.

@@ -184,11 +184,21 @@ func TestConvertDateTime(t *testing.T) {
 		// In the spring gap, moved forward: 02:30 is read as 03:30 CEST.
 		{prop: dateTime("yyyy-MM-dd HH:mm", paris), raw: "2024-03-31 02:30", want: "2024-03-31T01:30:00Z"},
 		{prop: dateTime("yyyy-MM-dd HH:mm", paris), raw: "2024-10-27 01:59", want: "2024-10-26T23:59:00Z"},
-		// The repeated autumn hour is read as standard time (CET, +01:00).
-		{prop: dateTime("yyyy-MM-dd HH:mm", paris), raw: "2024-10-27 02:30", want: "2024-10-27T01:30:00Z"},
+		// The repeated autumn hour is its first occurrence (CEST, +02:00).
+		{prop: dateTime("yyyy-MM-dd HH:mm", paris), raw: "2024-10-27 02:00", want: "2024-10-27T00:00:00Z"},
+		{prop: dateTime("yyyy-MM-dd HH:mm", paris), raw: "2024-10-27 02:30", want: "2024-10-27T00:30:00Z"},
+		{prop: dateTime("yyyy-MM-dd HH:mm", paris), raw: "2024-10-27 02:59", want: "2024-10-27T00:59:00Z"},
 		{prop: dateTime("yyyy-MM-dd HH:mm", paris), raw: "2024-10-27 03:00", want: "2024-10-27T02:00:00Z"},
 		{prop: dateTime("dd/MM/yyyy", paris), raw: "02/01/2024", want: "2024-01-01T23:00:00Z"},
 		{prop: dateTime("", "America/New_York"), raw: "2024-01-02 10:00:00", want: "2024-01-02T15:00:00Z"},
+		{prop: dateTime("", "America/New_York"), raw: "2024-03-10 01:59:59", want: "2024-03-10T06:59:59Z"},
+		{prop: dateTime("", "America/New_York"), raw: "2024-03-10 02:30:00", want: "2024-03-10T07:30:00Z"}, // gap: 03:30 EDT
+		{prop: dateTime("", "America/New_York"), raw: "2024-03-10 03:00:00", want: "2024-03-10T07:00:00Z"},
+		{prop: dateTime("", "America/New_York"), raw: "2024-11-03 00:59:59", want: "2024-11-03T04:59:59Z"},
+		{prop: dateTime("", "America/New_York"), raw: "2024-11-03 01:30:00", want: "2024-11-03T05:30:00Z"}, // first: EDT
+		{prop: dateTime("", "America/New_York"), raw: "2024-11-03 02:00:00", want: "2024-11-03T07:00:00Z"},
+		{prop: dateTime("", "Australia/Lord_Howe"), raw: "2024-04-07 01:45:00", want: "2024-04-06T14:45:00Z"}, // 30-minute DST, first: +11:00
+		{prop: dateTime("", "Australia/Lord_Howe"), raw: "2024-10-06 02:15:00", want: "2024-10-05T15:45:00Z"}, // gap: 02:45 +11:00
 		{prop: dateTime("", "UTC"), raw: "2024-01-02 10:00:00", want: "2024-01-02T10:00:00Z"},
 	})
 }
@@ -319,14 +329,27 @@ func TestPatternMatchesTimePackage(t *testing.T) {
 		require.NoError(t, err)
 		d, err := NewConverter(&Property{Type: Date, Format: tc.pattern, TimeZone: "Europe/Paris"})
 		require.NoError(t, err)
+		// Instants around the 2024 transitions, then random ones.
+		var instants []time.Time
+		for _, tr := range []time.Time{time.Date(2024, 3, 31, 1, 0, 0, 0, time.UTC), time.Date(2024, 10, 27, 1, 0, 0, 0, time.UTC)} {
+			for d := -2 * time.Hour; d <= 2*time.Hour; d += 10 * time.Minute {
+				instants = append(instants, tr.Add(d))
+			}
+		}
 		for range 2000 {
 			// 1970 to 2048, where two-digit years read the same here
 			// (pivot 50) and in the time package (pivot 69).
 			sec := rng.Int64N(79*365*86400) + 86400
-			in := time.Unix(sec, rng.Int64N(1e9)).In(loc)
+			instants = append(instants, time.Unix(sec, rng.Int64N(1e9)))
+		}
+		for _, in := range instants {
+			in = in.In(loc)
 			raw := in.Format(tc.layout)
 			want, err := time.ParseInLocation(tc.layout, raw, loc)
 			require.NoError(t, err, raw)
+			if earlier := want.Add(-time.Hour); earlier.In(loc).Format(tc.layout) == raw {
+				want = earlier // ambiguous: the first occurrence, which time.Date may not give
+			}
 			got, err := c.Convert(raw)
 			require.NoError(t, err, "%s %q", tc.pattern, raw)
 			assert.Equal(t, want.UTC().Format("2006-01-02T15:04:05.999999999Z07:00"), got, "%s %q", tc.pattern, raw)

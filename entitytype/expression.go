@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -261,7 +262,7 @@ func floatText(f float64, bits int) (string, error) {
 // none to remove (ß → ss, æ → ae, ø → o, ł → l).
 func unaccent(s string) string {
 	i := 0
-	for i < len(s) && s[i] < 0x80 {
+	for i < len(s) && s[i] < utf8.RuneSelf {
 		i++
 	}
 	if i == len(s) {
@@ -269,20 +270,49 @@ func unaccent(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for _, r := range norm.NFD.String(s) {
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
 		switch {
+		case r < utf8.RuneSelf:
+			b.WriteByte(byte(r))
+		case r < latinEnd && unaccentedLatin[r-latinStart] != "":
+			b.WriteString(unaccentedLatin[r-latinStart])
 		case unicode.Is(unicode.Mn, r):
-		case unaccented[r] != "":
-			b.WriteString(unaccented[r])
-		default:
+		case r < latinEnd:
 			b.WriteRune(r)
+		default:
+			for _, d := range norm.NFD.String(string(r)) {
+				if !unicode.Is(unicode.Mn, d) {
+					b.WriteRune(d)
+				}
+			}
 		}
 	}
 	return b.String()
 }
 
-var unaccented = map[rune]string{
-	'ß': "ss", 'ẞ': "SS", 'æ': "ae", 'Æ': "AE", 'œ': "oe", 'Œ': "OE",
-	'ø': "o", 'Ø': "O", 'ł': "l", 'Ł': "L", 'đ': "d", 'Đ': "D",
-	'ð': "d", 'Ð': "D", 'þ': "th", 'Þ': "Th", 'ı': "i",
-}
+// unaccentedLatin holds what unaccent writes for the letters from U+0080 to
+// U+024F (Latin-1 Supplement, Latin Extended-A and -B), "" for those it
+// keeps.
+var unaccentedLatin = func() (t [latinEnd - latinStart]string) {
+	for r := rune(latinStart); r < latinEnd; r++ {
+		var b strings.Builder
+		for _, d := range norm.NFD.String(string(r)) {
+			if !unicode.Is(unicode.Mn, d) {
+				b.WriteRune(d)
+			}
+		}
+		if b.String() != string(r) {
+			t[r-latinStart] = b.String()
+		}
+	}
+	for r, s := range map[rune]string{
+		'ß': "ss", 'æ': "ae", 'Æ': "AE", 'œ': "oe", 'Œ': "OE", 'ø': "o", 'Ø': "O",
+		'ł': "l", 'Ł': "L", 'đ': "d", 'Đ': "D", 'ð': "d", 'Ð': "D", 'þ': "th", 'Þ': "Th", 'ı': "i",
+	} {
+		t[r-latinStart] = s
+	}
+	return t
+}()
+
+const latinStart, latinEnd = 0x80, 0x250

@@ -28,6 +28,7 @@ func TestExpressionEval(t *testing.T) {
 		{`coalesce(Nickname, FirstName)`, []string{"FirstName", "Nickname"}, []string{"Jean", "Jeannot"}, "Jeannot"},
 		{`coalesce(Nickname, "")`, []string{"Nickname"}, []string{""}, ""},
 		{`unaccent(FirstName)`, []string{"FirstName"}, []string{"Hélène Müller-Strauß Øystein Łukasz Ærø"}, "Helene Muller-Strauss Oystein Lukasz AEro"},
+		{`unaccent(FirstName)`, []string{"FirstName"}, []string{"He\u0301le\u0300ne Ελένη ﬁ"}, "Helene Ελενη ﬁ"},
 		{`trim(FirstName) == "" ? nil : FirstName`, []string{"FirstName"}, []string{"  "}, ""},
 		{`int(Age) + 1`, []string{"Age"}, []string{"41"}, "42"},
 		{`float(Age) / 4`, []string{"Age"}, []string{"10"}, "2.5"},

@@ -153,16 +153,17 @@ var (
 // an offset in a pattern for a Date is parsed and checked, then ignored: the
 // date is the one written.
 //
-// Encodings: "ldap" (generalized time: yyyyMMddHH[mm[ss[.f]]] with an
-// optional Z or ±hhmm, e.g. 20240102150405.0Z), "filetime" (Windows
-// FILETIME: decimal count of 100 ns ticks since 1601-01-01 UTC; 0 and
-// 9223372036854775807 mean "never" and convert to null), "unix" (seconds
-// since 1970-01-01 UTC, with an optional fraction), "unixms" (milliseconds),
-// "excel" (serial day number with an optional fraction of a day, 1900 date
-// system, read at the millisecond) and "rfc3339" (yyyy-MM-ddTHH:mm:ss[.f]
-// with a mandatory Z or ±hh:mm). An empty format is ISO 8601: yyyy-MM-dd,
-// optionally followed by 'T' or a space, HH:mm[:ss[.f]] and an offset
-// (time and offset are ignored for a Date).
+// Encodings (names in any letter case): "ldap" (generalized time:
+// yyyyMMddHH[mm[ss[.f]]] and an optional Z or ±hhmm, e.g.
+// 20240102150405.0Z), "filetime" (Windows FILETIME: decimal count of 100 ns
+// ticks since 1601-01-01 UTC; 0 and 9223372036854775807 mean "never" and
+// convert to null), "unix" (seconds since 1970-01-01 UTC, with an optional
+// fraction), "unixms" (milliseconds), "excel" (serial day number with an
+// optional fraction of a day, 1900 date system, read to the millisecond)
+// and "rfc3339" (read as the empty format, but as an instant, see below).
+// An empty format (or "iso") is ISO 8601: yyyy-MM-dd, optionally followed
+// by 'T' or a space, HH:mm[:ss[.f]] and an offset (Z, ±hh:mm, ±hhmm, ±hh).
+// Canonical values have years 0000 to 9999; others are rejected.
 //
 // Whatever the declared format, the canonical ISO 8601 forms are also
 // accepted, since spreadsheet date cells are read as ISO text: yyyy-MM-dd,
@@ -177,10 +178,13 @@ var (
 // TimeZone (an IANA name, UTC when empty) is the zone of a DateTime written
 // without an offset; an offset in the value always wins. A local time that
 // does not exist (in a daylight-saving gap) is moved forward by the gap's
-// length; an ambiguous one (the hour repeated in autumn) is read as standard
-// time. For a Date, the encodings that denote instants (ldap, filetime, unix,
-// unixms, rfc3339) give the date of that instant in TimeZone; the others give
-// the date as written.
+// length; an ambiguous one (the hour repeated in autumn) is its first
+// occurrence, in daylight-saving time (as java.time does).
+//
+// A Date is the date as written, whatever time of day or offset follows it,
+// except for the encodings that denote instants (filetime, unix, unixms,
+// and ldap and rfc3339 values with an offset): their date is the date of
+// the instant in TimeZone.
 func NewConverter(p *Property) (*Converter, error) {
 	if p == nil {
 		return nil, fieldError("type", "nil property")

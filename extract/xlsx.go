@@ -10,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
@@ -35,7 +34,7 @@ func NewXLSXReader(r io.Reader, name string, opts *Options) (*Reader, error) {
 	if err != nil {
 		return nil, &ParseError{File: name, Err: err}
 	}
-	return newXLSXReader(name, opts, zr, nil, func() (*excelize.File, error) {
+	return newXLSXReader(name, opts, zr, func() (*excelize.File, error) {
 		return excelize.OpenReader(bytes.NewReader(b))
 	})
 }
@@ -45,24 +44,23 @@ func openXLSX(path string, opts *Options) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("extract: %w", err)
 	}
+	defer f.Close()
 	fi, err := f.Stat()
 	var zr *zip.Reader
 	if err == nil {
 		zr, err = checkZip(f, fi.Size())
 	}
 	if err != nil {
-		f.Close()
 		return nil, &ParseError{File: path, Err: err}
 	}
-	return newXLSXReader(path, opts, zr, f, func() (*excelize.File, error) {
+	return newXLSXReader(path, opts, zr, func() (*excelize.File, error) {
 		return excelize.OpenFile(path)
 	})
 }
 
 // newXLSXReader returns a Reader over the workbook that open opens, whose
-// archive is zr. The Reader closes file, if not nil.
-func newXLSXReader(name string, opts *Options, zr *zip.Reader, file io.Closer,
-	open func() (*excelize.File, error)) (r *Reader, err error) {
+// archive is zr.
+func newXLSXReader(name string, opts *Options, zr *zip.Reader, open func() (*excelize.File, error)) (r *Reader, err error) {
 	var f *excelize.File
 	defer func() {
 		if p := recover(); p != nil {
@@ -71,28 +69,26 @@ func newXLSXReader(name string, opts *Options, zr *zip.Reader, file io.Closer,
 		if err != nil && f != nil {
 			f.Close()
 		}
-		if err != nil && file != nil {
-			file.Close()
-		}
 	}()
 	if f, err = open(); err != nil {
 		return nil, &ParseError{File: name, Err: err}
 	}
 	sheet, err := findSheet(f, opts.sheet())
+	if err == nil {
+		err = checkSheets(zr, f.CharsetReader)
+	}
+	if err == nil {
+		err = formatDates(f)
+	}
+	var rows *excelize.Rows
+	if err == nil {
+		rows, err = f.Rows(sheet)
+	}
 	if err != nil {
 		return nil, &ParseError{File: name, Err: err}
 	}
-	if err := formatDates(f); err != nil {
-		return nil, &ParseError{File: name, Err: err}
-	}
-	rows, err := f.Rows(sheet)
-	if err != nil {
-		return nil, &ParseError{File: name, Err: err}
-	}
-	src := &xlsxSource{name: name, f: f, rows: rows, file: file, checked: make(chan error, 1)}
-	charsetReader := f.CharsetReader
-	go func() { src.checked <- checkSheets(zr, charsetReader, &src.stop) }()
-	f, file = nil, nil // closed by src
+	src := &xlsxSource{name: name, f: f, rows: rows}
+	f = nil // closed by src
 	return newReader(name, src)
 }
 
@@ -116,21 +112,13 @@ func findSheet(f *excelize.File, want string) (string, error) {
 }
 
 // xlsxSource reads the rows of a sheet, skipping blank rows.
-//
-// excelize's row iterator ends at the first XML error in the worksheet
-// as if it were the end of the sheet. So the worksheets are parsed again
-// meanwhile, and the end of the sheet is an error if that fails.
 type xlsxSource struct {
-	name     string
-	f        *excelize.File
-	rows     *excelize.Rows
-	file     io.Closer  // the workbook's file, if any
-	checked  chan error // receives the result of checkSheets
-	checkErr error      // the result of checkSheets, once received
-	stop     atomic.Bool
-	row      int      // number of the row last read
-	rec      []string // the record returned, as long as the header
-	err      error    // permanent error
+	name string
+	f    *excelize.File
+	rows *excelize.Rows
+	row  int      // number of the row last read
+	rec  []string // the record returned, as long as the header
+	err  error    // permanent error
 }
 
 func (s *xlsxSource) read() (rec []string, line int, err error) {
@@ -169,24 +157,11 @@ func (s *xlsxSource) read() (rec []string, line int, err error) {
 		clear(s.rec[copy(s.rec, cells):])
 		return s.rec, s.row, nil
 	}
-	err = s.rows.Error()
-	if err == nil {
-		err = s.check()
-	}
-	if err != nil {
-		s.err = &ParseError{File: s.name, Err: err}
+	if err := s.rows.Error(); err != nil {
+		s.err = &ParseError{File: s.name, Line: s.row, Err: err}
 		return nil, s.row, s.err
 	}
 	return nil, s.row, io.EOF
-}
-
-// check waits for checkSheets to finish and returns its result.
-func (s *xlsxSource) check() error {
-	if s.checked != nil {
-		s.checkErr = <-s.checked
-		s.checked = nil
-	}
-	return s.checkErr
 }
 
 func blank(cells []string) bool {
@@ -199,16 +174,9 @@ func blank(cells []string) bool {
 }
 
 func (s *xlsxSource) close() error {
-	s.stop.Store(true)
-	s.check()
 	err := s.rows.Close()
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
-	}
-	if s.file != nil {
-		if cerr := s.file.Close(); err == nil {
-			err = cerr
-		}
 	}
 	return err
 }
@@ -217,9 +185,9 @@ func (s *xlsxSource) close() error {
 // loads in memory: all but worksheets and shared strings.
 const maxPartSize = 256 << 20
 
-// checkZip reads every part of the workbook in r, returning an error if
-// one is corrupt: excelize does not report a part that fails to
-// decompress or whose checksum is wrong.
+// checkZip reads the parts of the workbook in r but worksheets, returning
+// an error if one is corrupt: excelize does not report a part that fails
+// to decompress or whose checksum is wrong.
 func checkZip(r io.ReaderAt, size int64) (*zip.Reader, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
@@ -227,8 +195,10 @@ func checkZip(r io.ReaderAt, size int64) (*zip.Reader, error) {
 	}
 	buf := make([]byte, 32<<10)
 	for _, zf := range zr.File {
-		name := strings.ToLower(zf.Name)
-		if !isSheet(zf) && name != "xl/sharedstrings.xml" && zf.UncompressedSize64 > maxPartSize {
+		if isSheet(zf) {
+			continue // see checkSheets
+		}
+		if !strings.EqualFold(zf.Name, "xl/sharedStrings.xml") && zf.UncompressedSize64 > maxPartSize {
 			return nil, fmt.Errorf("part %s is too large (%d bytes)", zf.Name, zf.UncompressedSize64)
 		}
 		rc, err := zf.Open()
@@ -243,27 +213,19 @@ func checkZip(r io.ReaderAt, size int64) (*zip.Reader, error) {
 	return zr, nil
 }
 
-// isSheet reports whether zf is a worksheet, as excelize sees it.
-func isSheet(zf *zip.File) bool {
-	name := strings.ToLower(strings.ReplaceAll(zf.Name, `\`, "/"))
-	return strings.HasPrefix(name, "xl/worksheets/sheet")
-}
-
-// errStopped stops checkSheets.
-var errStopped = errors.New("stopped")
-
-// checkSheets parses the worksheets in zr as excelize does, and returns the
-// first error. It stops early when stop is set.
-func checkSheets(zr *zip.Reader, charsetReader func(string, io.Reader) (io.Reader, error), stop *atomic.Bool) error {
+// checkSheets parses the worksheets in zr as excelize does, returning the
+// first error. excelize's row iterator takes an error for the end of the
+// sheet, and excelize does not report a part that fails to decompress.
+func checkSheets(zr *zip.Reader, charsetReader func(string, io.Reader) (io.Reader, error)) error {
 	for _, zf := range zr.File {
-		if !isSheet(zf) || zf.FileInfo().IsDir() {
+		if !isSheet(zf) {
 			continue
 		}
 		rc, err := zf.Open()
 		if err != nil {
 			return fmt.Errorf("part %s: %w", zf.Name, err)
 		}
-		d := xml.NewDecoder(stoppableReader{rc, stop})
+		d := xml.NewDecoder(rc)
 		d.CharsetReader = charsetReader
 		for err == nil {
 			_, err = d.Token()
@@ -276,17 +238,10 @@ func checkSheets(zr *zip.Reader, charsetReader func(string, io.Reader) (io.Reade
 	return nil
 }
 
-// stoppableReader reads from r until stop is set.
-type stoppableReader struct {
-	r    io.Reader
-	stop *atomic.Bool
-}
-
-func (s stoppableReader) Read(p []byte) (int, error) {
-	if s.stop.Load() {
-		return 0, errStopped
-	}
-	return s.r.Read(p)
+// isSheet reports whether zf is a worksheet, as excelize sees it.
+func isSheet(zf *zip.File) bool {
+	name := strings.ToLower(strings.ReplaceAll(zf.Name, `\`, "/"))
+	return strings.HasPrefix(name, "xl/worksheets/sheet") && !zf.FileInfo().IsDir()
 }
 
 // ISO 8601 number formats, replacing date and time formats.

@@ -336,7 +336,7 @@ func TestXLSXNoHeader(t *testing.T) {
 }
 
 // rezip returns the workbook data with its worksheet changed by edit.
-func rezip(t *testing.T, data []byte, edit func([]byte) []byte) []byte {
+func rezip(t testing.TB, data []byte, edit func([]byte) []byte) []byte {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)

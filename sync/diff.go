@@ -29,6 +29,9 @@ type DiffOptions struct {
 	Fingerprint string
 	// Progress, when set, receives progress events.
 	Progress func(Progress)
+	// Current, when set, is the current state instead of the store: the
+	// prepared snapshots of an older extraction (see DiffExtractions).
+	Current *Prepared
 }
 
 // Diff merges the prepared data with the store's current state, key by
@@ -60,17 +63,28 @@ func Diff(ctx context.Context, p *Prepared, store Store, opts *DiffOptions) (*Ch
 	}
 	cs := &ChangeSet{dir: opts.Dir, model: p.Model, m: manifest{
 		Connector: p.Connector, Mode: p.Mode, Fingerprint: opts.Fingerprint, Model: p.Model,
-		EntityTypes:  make([]EntityTypeChanges, len(p.EntityTypes)),
-		Associations: make([]AssociationChanges, len(p.Associations)),
 	}}
+	var ets, as []int // the tables prepared, in model order
+	for i, t := range p.EntityTypes {
+		if !t.Skipped {
+			ets = append(ets, i)
+		}
+	}
+	for i, t := range p.Associations {
+		if !t.Skipped {
+			as = append(as, i)
+		}
+	}
+	cs.m.EntityTypes = make([]EntityTypeChanges, len(ets))
+	cs.m.Associations = make([]AssociationChanges, len(as))
 	d := &differ{p: p, store: store, budget: budget / int64(max(1, runtime.GOMAXPROCS(0))), opts: opts}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i := range p.EntityTypes {
-		g.Go(func() error { return d.entityType(gctx, i, &cs.m.EntityTypes[i]) })
+	for j, i := range ets {
+		g.Go(func() error { return d.entityType(gctx, i, &cs.m.EntityTypes[j]) })
 	}
-	for i := range p.Associations {
-		g.Go(func() error { return d.association(gctx, i, &cs.m.Associations[i]) })
+	for j, i := range as {
+		g.Go(func() error { return d.association(gctx, i, &cs.m.Associations[j]) })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
@@ -207,6 +221,9 @@ func encodeLink(b []byte, l Link) []byte { return rec.AppendString(b, l.Source+"
 
 // storeResources returns a sorted cursor over the stored resources of t.
 func (d *differ) storeResources(ctx context.Context, t *entitytype.EntityType) (*cursor, error) {
+	if c := d.opts.Current; c != nil {
+		return preparedCursor(filepath.Join(c.Dir, snapshotFile(c.table(t.Name))))
+	}
 	if ss, ok := d.store.(SortedScanner); ok {
 		return seqCursor(ctx, ss.SortedResources(ctx, t), true, d.budget, d.opts.Dir, encodeRecord(len(t.Properties)))
 	}
@@ -214,6 +231,13 @@ func (d *differ) storeResources(ctx context.Context, t *entitytype.EntityType) (
 }
 
 func (d *differ) storeLinks(ctx context.Context, a *entitytype.Association) (*cursor, error) {
+	if c := d.opts.Current; c != nil {
+		for _, t := range c.Associations {
+			if t.Name == a.Name {
+				return preparedCursor(filepath.Join(c.Dir, snapshotFile(t)))
+			}
+		}
+	}
 	if ss, ok := d.store.(SortedScanner); ok {
 		return seqCursor(ctx, ss.SortedLinks(ctx, a), true, d.budget, d.opts.Dir, encodeLink)
 	}

@@ -390,7 +390,7 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	}
 	if mode == Complete && !opts.AllowEmpty {
 		for _, t := range p.EntityTypes {
-			if t.Read == 0 {
+			if t.Read == 0 && !t.Skipped {
 				return run, fmt.Errorf("%w: %s.%s (%s) has no row; set AllowEmpty to delete all its resources", ErrEmptyExtraction, model.Name, t.Name, t.Source)
 			}
 		}

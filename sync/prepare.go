@@ -57,6 +57,12 @@ type PrepareOptions struct {
 	Previous string
 	// MemoryBudget bounds each sort's memory; DefaultMemoryBudget when 0.
 	MemoryBudget int64
+	// Tables, when not empty, names the entity types and associations to
+	// prepare; the others are left out (Skipped), as if not exported.
+	Tables []string
+	// SkipReferences leaves references unchecked: for comparing files
+	// with no store to look the referenced resources up in.
+	SkipReferences bool
 	// Progress, when set, receives progress events.
 	Progress func(Progress)
 }
@@ -104,6 +110,8 @@ type PreparedTable struct {
 	Header []string `json:"header"`
 	// HeaderChanges describes how Header differs from the previous run's.
 	HeaderChanges []string `json:"headerChanges,omitempty"`
+	// Skipped is true for a table that PrepareOptions.Tables left out.
+	Skipped bool `json:"skipped,omitempty"`
 	// Delta is true when rows carry a command (incremental export).
 	Delta bool `json:"delta"`
 	// File is the prepared file's name in the Prepared's Dir.
@@ -202,6 +210,8 @@ type preparer struct {
 	out   *Prepared
 	rep   *reportWriter
 
+	referenced map[string]bool // entity types whose keys references are checked against
+
 	storeMu gosync.Mutex
 	stored  map[string]*keySet // stored keys by entity type, loaded on demand
 }
@@ -212,12 +222,27 @@ func (p *preparer) run(ctx context.Context) (*Prepared, error) {
 		return nil, err
 	}
 	p.rep = rep
-	p.out = &Prepared{Connector: p.model.Name, Mode: p.opts.Mode, Dir: p.opts.Dir, Model: p.model}
-	for i := range p.model.EntityTypes {
-		p.out.EntityTypes = append(p.out.EntityTypes, &PreparedTable{Name: p.model.EntityTypes[i].Name, Rejected: map[Reason]int64{}})
+	p.referenced = map[string]bool{}
+	if !p.opts.SkipReferences {
+		for _, t := range p.model.EntityTypes {
+			for _, prop := range t.Properties {
+				if prop.Type == entitytype.Ref {
+					p.referenced[strings.TrimPrefix(prop.Target, p.model.Name+".")] = true
+				}
+			}
+		}
+		for _, a := range p.model.Associations {
+			p.referenced[strings.TrimPrefix(a.Source.EntityType, p.model.Name+".")] = true
+			p.referenced[strings.TrimPrefix(a.Target.EntityType, p.model.Name+".")] = true
+		}
 	}
-	for i := range p.model.Associations {
-		p.out.Associations = append(p.out.Associations, &PreparedTable{Name: p.model.Associations[i].Name, Rejected: map[Reason]int64{}})
+	p.out = &Prepared{Connector: p.model.Name, Mode: p.opts.Mode, Dir: p.opts.Dir, Model: p.model}
+	skip := func(name string) bool { return len(p.opts.Tables) > 0 && !slices.Contains(p.opts.Tables, name) }
+	for _, t := range p.model.EntityTypes {
+		p.out.EntityTypes = append(p.out.EntityTypes, &PreparedTable{Name: t.Name, Rejected: map[Reason]int64{}, Skipped: skip(t.Name)})
+	}
+	for _, a := range p.model.Associations {
+		p.out.Associations = append(p.out.Associations, &PreparedTable{Name: a.Name, Rejected: map[Reason]int64{}, Skipped: skip(a.Name)})
 	}
 
 	// Phase 1: entity types, in parallel: read, convert, sort, reject
@@ -227,6 +252,9 @@ func (p *preparer) run(ctx context.Context) (*Prepared, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(2)
 	for i := range p.model.EntityTypes {
+		if p.out.EntityTypes[i].Skipped {
+			continue
+		}
 		g.Go(func() error {
 			return p.entityType(gctx, i, inline, &mu)
 		})
@@ -244,6 +272,9 @@ func (p *preparer) run(ctx context.Context) (*Prepared, error) {
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(2)
 	for i := range p.model.Associations {
+		if p.out.Associations[i].Skipped {
+			continue
+		}
 		g.Go(func() error { return p.association(gctx, i, inline[i]) })
 	}
 	if err := g.Wait(); err != nil {
@@ -473,22 +504,11 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 			}
 			continue
 		}
-		keyBuf.Reset()
-		null := false
-		for k, j := range keyIdx {
-			if vals[j] == "" {
-				null = true
-			}
-			if k > 0 {
-				keyBuf.WriteString(entitytype.KeySep)
-			}
-			keyBuf.WriteString(vals[j])
-		}
+		key, null := joinKey(vals, keyIdx, &keyBuf)
 		if null {
 			errs.add(NullKey, line, "", strings.Join(t.Key, ","), "", "the key is empty")
 			continue
 		}
-		key := keyBuf.String()
 		if strings.IndexByte(key, 0) >= 0 {
 			errs.add(InvalidValue, line, "", strings.Join(t.Key, ","), key, "the key contains a NUL character")
 			continue
@@ -530,6 +550,25 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 		return fail(errors.New("a delta (command column) cannot be synchronized in complete mode"))
 	}
 	return p.writeSorted(ctx, t.Name, pt, sorter, errs, len(t.Properties))
+}
+
+// joinKey returns the key of a row from its values, and whether a part of
+// it is null.
+func joinKey(vals []string, keyIdx []int, b *strings.Builder) (key string, null bool) {
+	if len(keyIdx) == 1 {
+		return vals[keyIdx[0]], vals[keyIdx[0]] == ""
+	}
+	b.Reset()
+	for k, j := range keyIdx {
+		if vals[j] == "" {
+			return "", true
+		}
+		if k > 0 {
+			b.WriteString(entitytype.KeySep)
+		}
+		b.WriteString(vals[j])
+	}
+	return b.String(), false
 }
 
 // keyHint returns the raw key of a row that failed conversion, when the
@@ -615,7 +654,7 @@ func (p *preparer) writeSorted(ctx context.Context, name string, pt *PreparedTab
 		if prev == nil || dup {
 			return nil
 		}
-		if !link {
+		if !link && p.referenced[name] {
 			pt.keys.add(string(rec.Key(prev)))
 		}
 		return w.write(prev)
@@ -676,6 +715,9 @@ func (s *keySet) has(k string) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.m) == 0 {
+		return false
+	}
 	_, ok := s.m[maphash.String(keySeed, k)]
 	return ok
 }

@@ -69,6 +69,9 @@ func (p *preparer) storeKeys(ctx context.Context, typ string) (*keySet, error) {
 // checkRefs checks the mono-valued navigation properties of every prepared
 // entity type, rewriting its prepared file without the rejected rows.
 func (p *preparer) checkRefs(ctx context.Context) error {
+	if p.opts.SkipReferences {
+		return nil
+	}
 	for i := range p.model.EntityTypes {
 		t := &p.model.EntityTypes[i]
 		pt := p.out.EntityTypes[i]
@@ -78,7 +81,7 @@ func (p *preparer) checkRefs(ctx context.Context) error {
 				refs = append(refs, j)
 			}
 		}
-		if len(refs) == 0 || pt.Err != nil {
+		if len(refs) == 0 || pt.Err != nil || pt.Skipped {
 			continue
 		}
 		if err := p.rewrite(pt, func(r []byte, out []byte) ([]byte, error) {
@@ -273,7 +276,7 @@ func (p *preparer) association(ctx context.Context, i int, sorter *extsort.Sorte
 			errs.add(RejectedEnd, line, shown, "", "", "its source or target row was rejected")
 			return out, nil
 		}
-		if len(op) == 1 && Op(op[0]) == Delete {
+		if p.opts.SkipReferences || (len(op) == 1 && Op(op[0]) == Delete) {
 			return append(out, r...), nil
 		}
 		for _, end := range []struct{ typ, key, col string }{{a.Source.EntityType, src, a.Source.Column}, {a.Target.EntityType, tgt, a.Target.Column}} {

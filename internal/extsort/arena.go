@@ -93,6 +93,7 @@ func (a *arena) newChunk(n int) []byte {
 }
 
 var blockLen = 1 << 14
+var stableSort = false
 
 // sort orders the index by compare, in blocks of blockLen entries.
 // Ties are broken by position in the
@@ -112,7 +113,11 @@ func (a *arena) sort(compare func(a, b []byte) int) {
 		return cmp.Compare(x.len, y.len) // an empty record before the one after it
 	}
 	for b := range slices.Chunk(a.index, blockLen) {
-		slices.SortFunc(b, f)
+		if stableSort {
+			slices.SortStableFunc(b, func(x, y entry) int { return compare(a.rec(x), a.rec(y)) })
+		} else {
+			slices.SortFunc(b, f)
+		}
 	}
 }
 

@@ -27,16 +27,20 @@ func TestTmpCPU(t *testing.T) {
 		fillRecord(rng, data[i*benchRecordSize:(i+1)*benchRecordSize])
 	}
 	ctx := context.Background()
-	for _, bl := range []int{1 << 10, 1 << 12, 1 << 13, 1 << 14, 1 << 15, 1 << 16, 1 << 18, 1 << 30} {
-		blockLen = bl
+	for _, bl := range []int{1 << 12, 1 << 14, 1 << 16, -(1 << 12), -(1 << 14), -(1 << 16)} {
+		blockLen = max(bl, -bl)
+		stableSort = bl < 0
 		best := time.Hour
+		var phases string
 		for range 5 {
 			c0 := cpuTime()
 			s := New(benchCompare, nil)
 			for i := range n {
 				s.Add(ctx, data[i*benchRecordSize:(i+1)*benchRecordSize])
 			}
+			c1 := cpuTime()
 			it, _ := s.Sort(ctx)
+			c2 := cpuTime()
 			prev := make([]byte, benchKeySize)
 			for it.Next() {
 				if benchCompare(prev, it.Record()) > 0 {
@@ -45,8 +49,12 @@ func TestTmpCPU(t *testing.T) {
 				copy(prev, it.Record())
 			}
 			it.Close()
-			best = min(best, cpuTime()-c0)
+			c3 := cpuTime()
+			if cpuTime()-c0 < best {
+				best = cpuTime() - c0
+				phases = fmt.Sprint((c1-c0).Nanoseconds()/n, " ", (c2-c1).Nanoseconds()/n, " ", (c3-c2).Nanoseconds()/n)
+			}
 		}
-		fmt.Printf("block %d: %d ns/record\n", bl, best.Nanoseconds()/n)
+		fmt.Printf("block %d: %d ns/record (add sort iter %s)\n", bl, best.Nanoseconds()/n, phases)
 	}
 }

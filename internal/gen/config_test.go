@@ -46,3 +46,30 @@ func TestConfigLoads(t *testing.T) {
 	assert.Equal(t, entitytype.End{EntityType: gen.GroupType, Column: "GroupID"}, a.Source)
 	assert.Equal(t, entitytype.End{EntityType: gen.UserType, Column: "UserID"}, a.Target)
 }
+
+// TestConfigConverts checks that every user value converts with the
+// configured types, to the canonical form the naive diff of gen_test
+// computes.
+func TestConfigConverts(t *testing.T) {
+	dir := t.TempDir()
+	_, err := gen.Generate(dir, gen.Options{N: 300, Seed: 1})
+	require.NoError(t, err)
+	cfg, err := entitytype.LoadFile(filepath.Join(dir, gen.ConfigFile))
+	require.NoError(t, err)
+	users := cfg.Connector(gen.Connector).EntityType(gen.UserType)
+	convs := make([]*entitytype.Converter, len(users.Properties))
+	for i := range users.Properties {
+		convs[i], err = entitytype.NewConverter(&users.Properties[i])
+		require.NoError(t, err)
+	}
+	for _, version := range []string{gen.CurrentDir, gen.NewDir} {
+		for _, row := range readCSV(t, filepath.Join(dir, version, "users.csv")) {
+			want := canonical(t, row)
+			for i, c := range convs[1:] {
+				got, err := c.Convert(row[i+1])
+				require.NoError(t, err, "%s of %s", files["users.csv"][i+1], row[0])
+				assert.Equal(t, want[i], got, "%s of %s", files["users.csv"][i+1], row[0])
+			}
+		}
+	}
+}

@@ -7,8 +7,10 @@
 // users.csv, groups.csv, orgs.csv and members.csv. The new version deletes
 // 1 % of the users, inserts 1 % new ones, updates 2 % of the remaining ones
 // (1 to 3 columns each, always to a value whose canonical form differs), and
-// changes the group memberships of another random 2 % (1 to 3 groups added
-// and/or removed). Groups and organizations are identical in both versions.
+// changes the group memberships of 2 % of them, drawn independently of the
+// updated ones (1 to 3 groups added and/or removed). Deleted users lose
+// their memberships and inserted users get some. Every file lists its rows
+// in random order. Groups and organizations are identical in both versions.
 // The counts that a correct synchronization of the new version against the
 // current one must report are computed while generating and returned as an
 // [Expected].
@@ -55,9 +57,13 @@ const (
 	membershipPct = 2 // of the users that are kept
 )
 
+// maxN keeps user IDs and group indexes within int32.
+const maxN = 1 << 30
+
 // Options says what to generate.
 type Options struct {
 	// N is the number of users in the current version; it must be positive.
+	// The pools hold max(N/100, 20) groups and max(N/1000, 10) organizations.
 	N int
 	// Seed seeds the random generator.
 	Seed int64
@@ -71,7 +77,9 @@ type Options struct {
 // current one must report. Its JSON form is what the gendata command prints
 // with -json and writes to expected.json.
 type Expected struct {
-	EntityTypes  []EntityCounts      `json:"entityTypes"`
+	// EntityTypes are GEN_User, GEN_Group and GEN_Org, in that order.
+	EntityTypes []EntityCounts `json:"entityTypes"`
+	// Associations is GEN_Members.
 	Associations []AssociationCounts `json:"associations"`
 }
 
@@ -132,8 +140,8 @@ func (e *Expected) WriteJSON(w io.Writer) error {
 // and the expected counts to dir/expected.json, creating the folders as
 // needed and overwriting existing files. It returns the expected counts.
 func Generate(dir string, opts Options) (*Expected, error) {
-	if opts.N <= 0 {
-		return nil, fmt.Errorf("gen: N must be positive, not %d", opts.N)
+	if opts.N <= 0 || opts.N > maxN {
+		return nil, fmt.Errorf("gen: N must be between 1 and %d, not %d", maxN, opts.N)
 	}
 	if opts.GroupsPerUser < 0 {
 		return nil, fmt.Errorf("gen: GroupsPerUser must not be negative, not %d", opts.GroupsPerUser)

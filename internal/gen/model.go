@@ -25,11 +25,11 @@ type user struct {
 
 // generator builds both versions in memory.
 type generator struct {
-	r                 *rand.Rand
-	n                 int
-	groups, orgs      int // sizes of the pools
-	minGroups, maxGrp int // bounds of a user's number of groups
-	current, next     []user
+	r                    *rand.Rand
+	n                    int
+	groups, orgs         int // sizes of the pools
+	minGroups, maxGroups int // bounds of a user's number of groups
+	current, next        []user
 }
 
 func newGenerator(opts Options) *generator {
@@ -40,8 +40,8 @@ func newGenerator(opts Options) *generator {
 		orgs:   max(opts.N/1000, 10),
 	}
 	spread := opts.GroupsPerUser / 2
-	g.maxGrp = min(opts.GroupsPerUser+spread, g.groups)
-	g.minGroups = min(opts.GroupsPerUser-spread, g.maxGrp)
+	g.maxGroups = min(opts.GroupsPerUser+spread, g.groups)
+	g.minGroups = min(opts.GroupsPerUser-spread, g.maxGroups)
 	return g
 }
 
@@ -58,7 +58,7 @@ func (g *generator) build() *Expected {
 	// IDs are drawn from 1..n+inserted so that inserted users fall
 	// anywhere in key order, not only after the current ones.
 	ids := perm(g.r, n+inserted)
-	groupBuf := make([]int32, 0, (n+inserted)*g.maxGrp)
+	groupBuf := make([]int32, 0, (n+inserted)*g.maxGroups)
 	g.current = make([]user, n)
 	links := 0
 	for i := range g.current {
@@ -155,7 +155,7 @@ func (g *generator) newUser(id int32, buf *[]int32) user {
 	u.emailLocal = first + "." + last + id10
 
 	// Floyd's algorithm: k distinct groups out of g.groups.
-	k := g.minGroups + r.IntN(g.maxGrp-g.minGroups+1)
+	k := g.minGroups + r.IntN(g.maxGroups-g.minGroups+1)
 	start := len(*buf)
 	for j := g.groups - k; j < g.groups; j++ {
 		t := int32(r.IntN(j + 1))

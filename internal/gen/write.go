@@ -186,8 +186,8 @@ func writeFile(path, header string, n int, row func(b []byte, i int) []byte) err
 	w := bufio.NewWriterSize(f, 4<<20)
 	w.WriteString(header)
 	for i := range n {
-		// Appending to the writer's free space avoids a copy; Write copes
-		// when the row does not fit.
+		// Appending to the writer's free space saves a copy; Write copes
+		// when the row does not fit. A write error sticks: Flush returns it.
 		w.Write(row(w.AvailableBuffer(), i))
 	}
 	if err := w.Flush(); err != nil {

@@ -1,0 +1,187 @@
+package extract
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"reflect"
+	"slices"
+	"testing"
+	"unicode/utf8"
+)
+
+// readChecked reads r to the end, checking the invariants of every Reader,
+// and returns the records read and whether there was an error.
+func readChecked(t *testing.T, r *Reader) (records [][]string, failed bool) {
+	header := r.Header()
+	line := r.Line()
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return records, failed
+		}
+		var pe *ParseError
+		if err != nil {
+			if !errors.As(err, &pe) || pe.File != r.Name() {
+				t.Fatalf("Read error %#v; want a *ParseError naming %s", err, r.Name())
+			}
+			failed = true
+			if errors.Is(err, ErrRecordTooLong) || len(records) > 1000 {
+				return records, failed
+			}
+			continue
+		}
+		if len(rec) != len(header) {
+			t.Fatalf("record %q has %d fields; header %q has %d", rec, len(rec), header, len(header))
+		}
+		for _, f := range rec {
+			if !utf8.ValidString(f) {
+				t.Fatalf("record %q is not valid UTF-8", rec)
+			}
+		}
+		if r.Line() <= line {
+			t.Fatalf("record on line %d after line %d", r.Line(), line)
+		}
+		line = r.Line()
+		records = append(records, slices.Clone(rec))
+	}
+}
+
+func FuzzCSVReader(f *testing.F) {
+	seeds := []struct {
+		data string
+		sep  rune
+	}{
+		{"id,name\n1,Ann\n2,Bob\n", ','},
+		{"\uFEFFid,name\r\n1,Ann\r\n", ','},
+		{"\uFEFF\"id\";\"na;me\"\n1;\"A\"\"nn\"\n", ';'},
+		{"id\tname\n1\t\"multi\nline\"\n\n\n", '\t'},
+		{"id|name\r\n1|Ann|extra\r\n2\r\n", '|'},
+		{"id,name\n1,\"unbalanced\n2,Bob\n", ','},
+		{"id,name\n1,bare\"quote\n", ','},
+		{"id,name\n1,\xff\xfe\n2,\xc3\n", ','},
+		{"\xff,id\n", ','},
+		{"", ','},
+		{"\n\r\n\n", ','},
+		{"a,b,\n,,\n\"\",\"\",\"\"\n", ','},
+		{"a¦b\n1¦2\n", '¦'},
+		{"a b\n\" x\" y\n", ' '},
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s.data), s.sep, false)
+		f.Add([]byte(s.data), s.sep, true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, sep rune, lazy bool) {
+		opts := &Options{Separator: sep, LazyQuotes: lazy, MaxRecordBytes: 1 << 10}
+		r, err := NewCSVReader(bytes.NewReader(data), "fuzz.csv", opts)
+		if err != nil {
+			return
+		}
+		records, failed := readChecked(t, r)
+		if failed {
+			return
+		}
+		// What was read writes and reads back the same.
+		var buf bytes.Buffer
+		w := NewCSVWriter(&buf, opts)
+		if err := w.Write(r.Header()); err != nil {
+			if errors.Is(err, ErrInvalidUTF8) {
+				return // an invalid header read without error
+			}
+			t.Fatalf("Write header %q: %v", r.Header(), err)
+		}
+		for _, rec := range records {
+			if err := w.Write(rec); err != nil {
+				t.Fatalf("Write(%q): %v", rec, err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r2, err := NewCSVReader(&buf, "fuzz.csv", &Options{Separator: sep})
+		if err != nil {
+			t.Fatalf("reading back %q: %v", buf.String(), err)
+		}
+		records2, failed := readChecked(t, r2)
+		if failed || !slices.Equal(r2.Header(), r.Header()) || !reflect.DeepEqual(records2, records) {
+			t.Fatalf("wrote header %q and %q as %q, read back %q and %q",
+				r.Header(), records, buf.String(), r2.Header(), records2)
+		}
+	})
+}
+
+func FuzzXLSXReader(f *testing.F) {
+	good := xlsxBytes(f, [][]string{
+		{"id", "name", "note"},
+		{"1", " Ann ", "line 1\nline 2"},
+		{"2", "Émile 🙂", ""},
+		{"", "", "x"},
+	}, nil)
+	f.Add(good)
+	for _, n := range []int{0, 10, 100, len(good) / 2, len(good) - 22, len(good) - 1} {
+		f.Add(good[:n])
+	}
+	for _, i := range []int{30, 200, len(good) / 3, len(good) / 2, len(good) - 100} {
+		b := slices.Clone(good)
+		b[i] ^= 0x55
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := NewXLSXReader(bytes.NewReader(data), "fuzz.xlsx", nil)
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.File != "fuzz.xlsx" {
+				t.Fatalf("NewXLSXReader error %#v; want a *ParseError naming fuzz.xlsx", err)
+			}
+			return
+		}
+		readChecked(t, r)
+		if err := r.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	})
+}
+
+// FuzzXLSXSheet fuzzes the XML of the worksheet of a valid workbook.
+func FuzzXLSXSheet(f *testing.F) {
+	book := dateBook(f, false)
+	for _, row := range []any{
+		[]any{"a", 1.5, true, -2},
+		[]any{nil, "x", nil, "y", 45293.5},
+	} {
+		if err := book.SetSheetRow("Sheet1", "B4", &row); err != nil {
+			f.Fatal(err)
+		}
+	}
+	if err := book.SetCellFormula("Sheet1", "A5", "=1+1"); err != nil {
+		f.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := book.Write(&buf); err != nil {
+		f.Fatal(err)
+	}
+	template := buf.Bytes()
+	rezip(f, template, func(b []byte) []byte {
+		f.Add(b)
+		f.Add(b[:len(b)/2])
+		return b
+	})
+	f.Add([]byte(`<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>99</v></c></row></sheetData></worksheet>`))
+	f.Add([]byte(`<worksheet><sheetData><row r="1048577"><c r="XFE1"><v>1</v></c></row></sheetData></worksheet>`))
+	f.Add([]byte(`<worksheet><sheetData><row><c s="999" t="d"><v>2024-01-02T03:04:05Z</v></c></row></sheetData></worksheet>`))
+	f.Fuzz(func(t *testing.T, sheet []byte) {
+		data := rezip(t, template, func([]byte) []byte { return sheet })
+		r, err := NewXLSXReader(bytes.NewReader(data), "fuzz.xlsx", nil)
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.File != "fuzz.xlsx" {
+				t.Fatalf("NewXLSXReader error %#v; want a *ParseError naming fuzz.xlsx", err)
+			}
+			return
+		}
+		readChecked(t, r)
+		if err := r.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	})
+}

@@ -1,0 +1,74 @@
+// Package sqlstore is an [idsync.Store] on a SQL database: SQLite, embedded
+// and the default (a file path is all it needs), or PostgreSQL for real
+// deployments. It implements [idsync.SortedScanner] and [idsync.Locker],
+// and has query methods (List, Get, LinksFrom, LinksTo, Associations) for a
+// host that shows or verifies what a synchronization stored.
+//
+//	store, err := sqlstore.Open(ctx, "sqlite:./idsync.db", nil)
+//	if err != nil { ... }
+//	defer store.Close()
+//	engine := idsync.New(store, &idsync.Options{WorkDir: "work"})
+//
+// The URL forms that [Open] accepts:
+//
+//	sqlite:./idsync.db              a SQLite file, relative
+//	sqlite:///var/lib/idsync.db     a SQLite file, absolute
+//	file:idsync.db?mode=rwc         a SQLite URI
+//	./idsync.db                     a path ending in .db, .sqlite or .sqlite3
+//	postgres://user:pw@host/db      PostgreSQL, also postgresql://
+//
+// A host that has its own *sql.DB passes it to [New].
+//
+// # Drivers
+//
+// SQLite is reached through modernc.org/sqlite (pure Go, no cgo), with the
+// write-ahead log, synchronous commits, a busy timeout, and write
+// transactions that take the write lock as they begin. PostgreSQL is
+// reached through github.com/jackc/pgx/v5: its database/sql driver for
+// queries, and pgx itself for COPY when applying.
+//
+// # Schema
+//
+// The store creates and migrates its tables itself, all named idsync_*,
+// from versioned migrations embedded in the package; the version is kept in
+// idsync_schema_version. Opening a database whose schema is newer than this
+// package knows fails with [ErrSchemaTooNew] and changes nothing.
+//
+//	idsync_entity_types (id, name)                       entity types, numbered
+//	idsync_associations (id, name, source_type, target_type)
+//	idsync_resources    (type_id, key, props)            PRIMARY KEY (type_id, key)
+//	idsync_links        (assoc_id, source, target)       PRIMARY KEY (assoc_id, source, target)
+//	                                                     and an index (assoc_id, target, source)
+//	idsync_connectors   (name, version)                  the fingerprints
+//	idsync_runs         (id, connector, state, data)     run records (SaveRun, LoadRun)
+//
+// A resource is one row whose props column holds its non-null canonical
+// property values as a JSON object, {"name":"Ann","hireDate":"2024-01-02"}
+// (jsonb on PostgreSQL). One row per resource, rather than one per
+// property, makes a full scan one sequential walk of the primary key with
+// one row per resource, and an insert one row write; an update merges the
+// changed properties into the object in the database (json_patch on
+// SQLite, || on PostgreSQL), leaving the others, including properties no
+// mapping covers, untouched. The JSON stays readable for a person or a
+// report: json_extract(props, '$.name') on SQLite, props->>'name' on
+// PostgreSQL.
+//
+// Keys sort bytewise, as the engine needs (Go string order): SQLite's
+// default BINARY collation, and COLLATE "C" on PostgreSQL's key columns.
+// Scans stream rows from the primary key index, in that order.
+//
+// # Apply
+//
+// Apply runs in one transaction. It first compares and bumps the
+// connector's fingerprint (a stale plan fails before any write), then
+// writes batches: on SQLite, multi-row INSERT and DELETE statements
+// prepared once per transaction and json_patch updates; on PostgreSQL,
+// COPY of the inserts into their tables, and COPY of the updates and
+// deletes into a temporary table followed by one UPDATE ... FROM and one
+// DELETE ... USING. The row counts of deletes and updates, and the unique
+// keys of inserts, detect a plan that does not match the stored state: the
+// error matches [idsync.ErrStalePlan] and nothing is written.
+//
+// PostgreSQL cannot store the NUL character in text, so keys and values
+// holding it fail to apply there; SQLite stores them.
+package sqlstore
