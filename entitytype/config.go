@@ -238,19 +238,24 @@ func (v *validator) property(path string, m *Model, t *EntityType, p *Property) 
 		v.add(path+".onMissing", fmt.Sprintf("unknown policy %q (want reject or drop)", p.OnMissing))
 	}
 	if _, err := NewConverter(p); err != nil {
-		field := ".format"
-		if p.TimeZone != "" && strings.Contains(err.Error(), "zone") {
-			field = ".timeZone"
-		} else if len(p.TrueValues)+len(p.FalseValues) > 0 && p.Type == Bool {
-			field = ".trueValues"
-		}
-		v.add(path+field, strings.TrimPrefix(err.Error(), "entitytype: "))
+		v.propertyError(path, err)
 	}
 	if p.Expression != "" {
 		if _, err := parser.Parse(p.Expression); err != nil {
 			v.add(path+".expression", err.Error())
 		}
 	}
+}
+
+// propertyError adds a converter's error at the path of the field it is
+// about.
+func (v *validator) propertyError(path string, err error) {
+	var pe *PropertyError
+	if errors.As(err, &pe) {
+		v.add(path+"."+pe.Field, pe.Message)
+		return
+	}
+	v.add(path, err.Error())
 }
 
 func (v *validator) association(path string, m *Model, a *Association) {

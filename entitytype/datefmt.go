@@ -907,6 +907,9 @@ func civilFromDays(days int64) (year, month, day int) {
 // dateIn returns the date of the instant sec in loc (UTC when nil); ok is
 // false when its year is not in 0 to 9999.
 func dateIn(sec int64, loc *time.Location) (year, month, day int, ok bool) {
+	if sec < (minDays-1)*86400 || sec > (maxDays+2)*86400 {
+		return 0, 0, 0, false // far out, where the time package may overflow
+	}
 	if loc != nil {
 		y, m, d := time.Unix(sec, 0).In(loc).Date()
 		return y, int(m), d, 0 <= y && y <= 9999

@@ -280,6 +280,10 @@ func TestConvertEncodings(t *testing.T) {
 		{prop: dateTime("unixms", ""), raw: "1.5", err: true},
 		{prop: date("unix"), raw: "1704063600", want: "2023-12-31"},
 		{prop: Property{Type: Date, Format: "unix", TimeZone: paris}, raw: "1704063600", want: "2024-01-01"},
+		{prop: Property{Type: Date, Format: "unix", TimeZone: paris}, raw: "9223372036854775807", err: true},
+		{prop: Property{Type: Date, Format: "unix", TimeZone: paris}, raw: "-9223372036854775808", err: true},
+		{prop: Property{Type: Date, Format: "unix", TimeZone: "Pacific/Kiritimati"}, raw: "253402300799", err: true}, // 10000-01-01 there
+		{prop: Property{Type: Date, Format: "unix", TimeZone: "Pacific/Kiritimati"}, raw: "253402250000", want: "9999-12-31"},
 
 		// Excel serial dates (1900 date system).
 		{prop: date("excel"), raw: "45292", want: excel(45292)},

@@ -58,7 +58,7 @@ type ExpressionError struct {
 }
 
 // Error returns a message such as
-// `entitytype: expression "int(Age) + 1": strconv.Atoi: parsing "x": invalid syntax`.
+// `entitytype: expression "int(Age) + 1": invalid operation: int(forty)`.
 func (e *ExpressionError) Error() string {
 	msg := e.Err.Error()
 	if fe, ok := e.Err.(*file.Error); ok {

@@ -21,11 +21,11 @@ var bom = "\uFEFF"
 // skipped.
 func NewCSVReader(r io.Reader, name string, opts *Options) (*Reader, error) {
 	sep := opts.separator()
-	if sep == '"' || sep == '\r' || sep == '\n' || sep == utf8.RuneError || !utf8.ValidRune(sep) {
+	if sep == '"' || sep == '\r' || sep == '\n' || sep == '\uFEFF' || sep == utf8.RuneError || !utf8.ValidRune(sep) {
 		return nil, fmt.Errorf("extract: invalid separator %q", sep)
 	}
 	s := &csvSource{name: name, max: int64(opts.maxRecordBytes())}
-	s.in = limitedReader{r: r, limit: s.max + bufSize}
+	s.in = input{r: r, limit: s.max + bufSize}
 	br := bufio.NewReaderSize(&s.in, bufSize)
 	if b, _ := br.Peek(len(bom)); string(b) == bom {
 		br.Discard(len(bom))
@@ -41,13 +41,15 @@ func NewCSVReader(r io.Reader, name string, opts *Options) (*Reader, error) {
 // csvSource reads records with encoding/csv, which checks that every
 // record has as many fields as the first, the header.
 type csvSource struct {
-	name    string
-	csv     *csv.Reader
-	in      limitedReader
-	max     int64 // Options.MaxRecordBytes
-	skipped int64 // bytes of input not seen by csv: the byte order mark
-	endLine int   // line where the last record read ends
-	err     error // permanent error
+	name     string
+	csv      *csv.Reader
+	in       input
+	max      int64  // Options.MaxRecordBytes
+	skipped  int64  // bytes of input not seen by csv: the byte order mark
+	offset   int64  // input offset of the end of the last record read
+	lastLine int    // line where the last field of the last record starts
+	last     string // the last field of the last record
+	err      error  // permanent error
 }
 
 func (s *csvSource) read() ([]string, int, error) {
@@ -59,20 +61,35 @@ func (s *csvSource) read() ([]string, int, error) {
 		return nil, 0, s.error(rec, err)
 	}
 	line, _ := s.csv.FieldPos(0)
-	last := len(rec) - 1
-	s.endLine, _ = s.csv.FieldPos(last)
-	s.endLine += strings.Count(rec[last], "\n")
-	// Let the next record be up to max bytes long. The slack covers the
-	// data buffered ahead of the csv reader.
-	s.in.limit = s.skipped + s.csv.InputOffset() + s.max + bufSize
-	for i, f := range rec {
-		if !utf8.ValidString(f) {
-			l, c := s.csv.FieldPos(i)
-			return nil, line, &ParseError{File: s.name, StartLine: line, Line: l, Column: c,
-				Err: fmt.Errorf("%w in field %d", ErrInvalidUTF8, i+1)}
+	if s.advance() > s.max { // but less than the limit of the input
+		s.err = &ParseError{File: s.name, Line: line, Err: fmt.Errorf("%w: more than %d bytes", ErrRecordTooLong, s.max)}
+		return nil, line, s.err
+	}
+	s.last = rec[len(rec)-1]
+	s.lastLine, _ = s.csv.FieldPos(len(rec) - 1)
+	if s.in.invalid { // find the culprit, if in this record
+		for i, f := range rec {
+			if !utf8.ValidString(f) {
+				l, c := s.csv.FieldPos(i)
+				e := &ParseError{File: s.name, Line: l, Column: c, Err: fmt.Errorf("%w in field %d", ErrInvalidUTF8, i+1)}
+				if l != line {
+					e.StartLine = line
+				}
+				return nil, line, e
+			}
 		}
 	}
 	return rec, line, nil
+}
+
+// advance moves past the record just read, returning its size, and lets
+// the next record be up to max bytes long. The limit of the input leaves
+// room for the data buffered ahead of the csv reader.
+func (s *csvSource) advance() int64 {
+	start := s.offset
+	s.offset = s.csv.InputOffset()
+	s.in.limit = s.skipped + s.offset + s.max + bufSize
+	return s.offset - start
 }
 
 // error translates an error returned by the csv reader with rec.
@@ -83,16 +100,15 @@ func (s *csvSource) error(rec []string, err error) error {
 	var pe *csv.ParseError
 	switch {
 	case s.in.n >= s.in.limit || errors.Is(err, ErrRecordTooLong):
-		s.err = &ParseError{File: s.name, Line: s.endLine + 1,
-			Err: fmt.Errorf("%w: more than %d bytes", ErrRecordTooLong, s.max)}
-	case errors.As(err, &pe) && pe.Err == csv.ErrFieldCount:
-		s.in.limit = s.skipped + s.csv.InputOffset() + s.max + bufSize
-		s.endLine = pe.Line
-		return &ParseError{File: s.name, Line: pe.Line,
-			Err: fmt.Errorf("%w: %d, header has %d", ErrFieldCount, len(rec), s.csv.FieldsPerRecord)}
+		line := s.lastLine + strings.Count(s.last, "\n") + 1
+		s.err = &ParseError{File: s.name, Line: line, Err: fmt.Errorf("%w: more than %d bytes", ErrRecordTooLong, s.max)}
 	case errors.As(err, &pe):
-		s.in.limit = s.skipped + s.csv.InputOffset() + s.max + bufSize
-		s.endLine = pe.Line
+		s.advance()
+		s.last, s.lastLine = "", pe.Line
+		if pe.Err == csv.ErrFieldCount {
+			return &ParseError{File: s.name, Line: pe.Line,
+				Err: fmt.Errorf("%w: %d, header has %d", ErrFieldCount, len(rec), s.csv.FieldsPerRecord)}
+		}
 		e := &ParseError{File: s.name, Line: pe.Line, Column: pe.Column, Err: pe.Err}
 		if pe.StartLine != pe.Line {
 			e.StartLine = pe.StartLine
@@ -106,24 +122,73 @@ func (s *csvSource) error(rec []string, err error) error {
 
 func (s *csvSource) close() error { return nil }
 
-// limitedReader reads from r until limit bytes have been read, then
-// returns ErrRecordTooLong.
-type limitedReader struct {
-	r     io.Reader
-	n     int64 // bytes read so far
-	limit int64
+// input reads the input of a csv reader from r. It returns
+// ErrRecordTooLong once limit bytes are read, and notes whether the bytes
+// read are valid UTF-8: checking large chunks is much faster than checking
+// each field.
+type input struct {
+	r       io.Reader
+	n       int64 // bytes read
+	limit   int64
+	invalid bool   // whether the bytes read are not valid UTF-8
+	cut     []byte // the start of a rune cut at the end of the last read
+	cutBuf  [utf8.UTFMax]byte
 }
 
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n >= l.limit {
+func (in *input) Read(p []byte) (int, error) {
+	if in.n >= in.limit {
 		return 0, ErrRecordTooLong
 	}
-	if int64(len(p)) > l.limit-l.n {
-		p = p[:l.limit-l.n]
+	if int64(len(p)) > in.limit-in.n {
+		p = p[:in.limit-in.n]
 	}
-	n, err := l.r.Read(p)
-	l.n += int64(n)
+	n, err := in.r.Read(p)
+	in.n += int64(n)
+	if !in.invalid {
+		in.check(p[:n], err != nil)
+	}
 	return n, err
+}
+
+// check checks that the bytes read, p, are valid UTF-8. The start of a rune
+// cut at the end of p is checked with the next bytes, unless p is the last.
+func (in *input) check(p []byte, last bool) {
+	if len(in.cut) > 0 {
+		buf := append(in.cut, p[:min(len(p), utf8.UTFMax-len(in.cut))]...)
+		if !utf8.FullRune(buf) && !last {
+			in.cut = buf
+			return
+		}
+		r, size := utf8.DecodeRune(buf)
+		if r == utf8.RuneError && size == 1 {
+			in.invalid = true
+			return
+		}
+		p = p[size-len(in.cut):]
+		in.cut = nil
+	}
+	end := len(p)
+	if !last {
+		end = completeRunes(p)
+	}
+	in.invalid = !utf8.Valid(p[:end])
+	if end < len(p) {
+		in.cut = append(in.cutBuf[:0], p[end:]...)
+	}
+}
+
+// completeRunes returns the length of the longest prefix of p that does
+// not end with the start of a rune cut short.
+func completeRunes(p []byte) int {
+	for i := len(p) - 1; i >= 0 && i >= len(p)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(p[i]) {
+			if utf8.FullRune(p[i:]) {
+				return len(p)
+			}
+			return i
+		}
+	}
+	return len(p)
 }
 
 // A Writer writes the records of an extraction file, the header first.

@@ -40,8 +40,11 @@
 // skipped. XLSX is read with excelize's streaming row iterator: cells
 // formatted as dates or times read as ISO 8601 text (2024-01-02,
 // 2024-01-02T15:04:05 or 15:04:05), other numbers as their value without
-// display formatting, booleans as TRUE or FALSE, text as is; short rows are
-// padded with empty strings and blank rows skipped.
+// display formatting (as Excel holds it, to 15 significant digits),
+// booleans as TRUE or FALSE, text as is; short rows are padded with empty
+// strings and blank rows skipped. As excelize takes a damaged part of a
+// workbook for an empty or shorter one, the checksums of all parts and the
+// XML of the worksheets are checked first.
 //
 // [CSVWriter] and [XLSXWriter] write files that read back exactly, and
 // [WriteStructs] and [ReadStructs] convert between files and slices of

@@ -44,26 +44,26 @@ type ParseError struct {
 	Err       error  // the actual error
 }
 
+// Error returns a message such as
+// `extract: users.csv:12:3: bare " in non-quoted-field`.
 func (e *ParseError) Error() string {
-	var b strings.Builder
-	b.WriteString("extract: ")
-	b.WriteString(e.File)
+	pos := e.File
 	if e.Line > 0 {
-		if e.File != "" {
-			b.WriteByte(':')
+		if pos != "" {
+			pos += ":"
 		}
-		b.WriteString(strconv.Itoa(e.Line))
+		pos += strconv.Itoa(e.Line)
 		if e.Column > 0 {
-			b.WriteByte(':')
-			b.WriteString(strconv.Itoa(e.Column))
+			pos += ":" + strconv.Itoa(e.Column)
 		}
 	}
 	if e.StartLine > 0 && e.StartLine != e.Line {
-		fmt.Fprintf(&b, ": in record starting on line %d", e.StartLine)
+		pos += fmt.Sprintf(": in record starting on line %d", e.StartLine)
 	}
-	b.WriteString(": ")
-	b.WriteString(e.Err.Error())
-	return b.String()
+	if pos == "" {
+		return "extract: " + e.Err.Error()
+	}
+	return "extract: " + pos + ": " + e.Err.Error()
 }
 
 // Unwrap returns the underlying error.
@@ -78,6 +78,7 @@ type HeaderError struct {
 	Ambiguous []string // requested names found more than once in the header
 }
 
+// Error lists the problems, suggesting a close name for each missing one.
 func (e *HeaderError) Error() string {
 	var problems []string
 	for _, name := range e.Missing {

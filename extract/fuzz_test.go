@@ -145,9 +145,9 @@ func FuzzXLSXReader(f *testing.F) {
 // FuzzXLSXSheet fuzzes the XML of the worksheet of a valid workbook.
 func FuzzXLSXSheet(f *testing.F) {
 	book := dateBook(f, false)
-	for _, row := range []any{
-		[]any{"a", 1.5, true, -2},
-		[]any{nil, "x", nil, "y", 45293.5},
+	for _, row := range [][]any{
+		{"a", 1.5, true, -2},
+		{nil, "x", nil, "y", 45293.5},
 	} {
 		if err := book.SetSheetRow("Sheet1", "B4", &row); err != nil {
 			f.Fatal(err)

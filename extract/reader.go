@@ -24,10 +24,10 @@ type Options struct {
 	// a non-doubled quote in a quoted field, as in encoding/csv.
 	LazyQuotes bool
 
-	// MaxRecordBytes limits the size of a CSV record. A larger record is
-	// an error wrapping ErrRecordTooLong, so that a missing closing quote
-	// cannot make a reader buffer the rest of a file. Zero means
-	// DefaultMaxRecordBytes.
+	// MaxRecordBytes limits the size of a CSV record, in bytes of input.
+	// A larger record is an error wrapping ErrRecordTooLong, so that a
+	// missing closing quote cannot make a reader buffer the rest of a
+	// file. Zero means DefaultMaxRecordBytes.
 	MaxRecordBytes int
 
 	// Sheet names the XLSX sheet to read or write. Empty means the first

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // readAll reads the remaining records of r and their lines.
@@ -352,6 +353,14 @@ func TestCSVErrors(t *testing.T) {
 			line:    3,
 		},
 		{
+			name:    "a little too long",
+			input:   "id,name\n1,Ann\n2,\"" + strings.Repeat("x", 1<<10) + "\"\n3,Cy\n",
+			opts:    &Options{MaxRecordBytes: 1 << 10},
+			err:     ErrRecordTooLong,
+			message: "extract: test.csv:3: record too long: more than 1024 bytes",
+			line:    3,
+		},
+		{
 			name:    "too long after a multi-line record",
 			input:   "id,name\n1,\"A\r\n\r\nnn\"\r\n" + strings.Repeat("x", 200<<10) + ",y\n",
 			opts:    &Options{MaxRecordBytes: 100 << 10},
@@ -466,5 +475,51 @@ func TestOpen(t *testing.T) {
 	}
 	if _, err := Open(dir+"/missing.xlsx", nil); err == nil {
 		t.Error("Open of a missing workbook: no error")
+	}
+}
+
+// TestCSVUTF8Chunks checks UTF-8 validation when the input comes in
+// pieces that cut runes.
+func TestCSVUTF8Chunks(t *testing.T) {
+	tests := []struct {
+		input string
+		err   string
+	}{
+		{input: "\uFEFFid,名前\n1,Émile 🙂\n2,\"ß\n€\"\n"},
+		{input: "id,name\n1,Ém\xc3\n", err: "extract: x.csv:2:3: invalid UTF-8 in field 2"},
+		{input: "id,name\n1,\"Ém\n\xf0\x9f\x99\"\n", err: "extract: x.csv:2:3: invalid UTF-8 in field 2"},
+		{input: "id,name\n1,ok\n2,\xf0\x9f\x99", err: "extract: x.csv:3:3: invalid UTF-8 in field 2"},
+		{input: "id,name\n1,ok\n2,\xed\xa0\x80\n", err: "extract: x.csv:3:3: invalid UTF-8 in field 2"},
+	}
+	readers := map[string]func(io.Reader) io.Reader{
+		"whole":    func(r io.Reader) io.Reader { return r },
+		"one byte": iotest.OneByteReader,
+		"half":     iotest.HalfReader,
+	}
+	for _, tt := range tests {
+		for name, wrap := range readers {
+			r, err := NewCSVReader(wrap(strings.NewReader(tt.input)), "x.csv", nil)
+			for err == nil {
+				_, err = r.Read()
+			}
+			if err == io.EOF {
+				err = nil
+			}
+			if (err == nil && tt.err != "") || (err != nil && err.Error() != tt.err) {
+				t.Errorf("%s: reading %q: error %v; want %q", name, tt.input, err, tt.err)
+			}
+		}
+	}
+}
+
+func TestCSVRecordLimit(t *testing.T) {
+	rec := "2," + strings.Repeat("x", 98) + "\n" // 101 bytes
+	r := newCSV(t, "id,name\n"+rec, &Options{MaxRecordBytes: 101})
+	if records, _ := readAll(t, r); len(records) != 1 {
+		t.Errorf("read %d records; want 1", len(records))
+	}
+	r = newCSV(t, "id,name\n"+rec, &Options{MaxRecordBytes: 100})
+	if _, err := r.Read(); !errors.Is(err, ErrRecordTooLong) {
+		t.Errorf("Read() error = %v; want %v", err, ErrRecordTooLong)
 	}
 }

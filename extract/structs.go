@@ -44,7 +44,7 @@ func (s *structWriter) Error() error { return nil }
 // github.com/gocarina/gocsv. Columns are matched by name to the csv tags
 // of the structs: every tagged column must be in r's header, once, or
 // ReadStructs returns a *HeaderError. A value that cannot be converted is
-// a *ParseError naming its line and column.
+// a *ParseError naming its line and column name.
 //
 // ReadStructs holds all the records in memory at once.
 func ReadStructs(r *Reader, out any) error {

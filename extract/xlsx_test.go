@@ -121,7 +121,7 @@ func TestXLSXSheet(t *testing.T) {
 
 // dateBook returns a workbook made with excelize, with cells of many types
 // and number formats.
-func dateBook(t *testing.T, date1904 bool) *excelize.File {
+func dateBook(t testing.TB, date1904 bool) *excelize.File {
 	f := excelize.NewFile()
 	t.Cleanup(func() { f.Close() })
 	if date1904 {

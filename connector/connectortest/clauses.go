@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -66,7 +67,7 @@ func testUnknownTableNotExported(t *testing.T, h Harness) {
 		tbl, err := ext.Open(t.Context(), name)
 		switch {
 		case err == nil:
-			tbl.Close()
+			closeTable(tbl)
 			t.Errorf("Open(%q) returned a table, want an error matching connector.ErrNotExported", name)
 		case !errors.Is(err, connector.ErrNotExported):
 			t.Errorf("Open(%q): %v, want an error matching connector.ErrNotExported", name, err)
@@ -81,6 +82,9 @@ func testOpenTwiceIndependent(t *testing.T, h Harness) {
 	ext := export(t, newConnector(t, h, d, false))
 	want := d.tables()
 	for _, name := range tableNames {
+		if len(want[name].Rows) == 0 {
+			continue // nothing to interleave
+		}
 		a, b := open(t, ext, name), open(t, ext, name)
 		first, err := a.Read()
 		if err != nil {
@@ -233,7 +237,7 @@ func testCancelledContext(t *testing.T, h Harness) {
 			tbl, err := ext.Open(c.ctx, name)
 			switch {
 			case err == nil:
-				tbl.Close()
+				closeTable(tbl)
 				t.Errorf("Open(%q) with %s context succeeded, want an error matching %v", name, c.what, c.want)
 			case !errors.Is(err, c.want):
 				t.Errorf("Open(%q) with %s context: %v, want an error matching %v", name, c.what, err, c.want)
@@ -266,7 +270,7 @@ func testCloseIdempotent(t *testing.T, h Harness) {
 		closeTwice(name, "before reading", open(t, ext, name))
 
 		tbl := open(t, ext, name)
-		if _, err := tbl.Read(); err != nil {
+		if _, err := tbl.Read(); err != nil && (err != io.EOF || len(want[name].Rows) > 0) {
 			t.Errorf("%s: first Read: %v", where(name, tbl), err)
 		}
 		closeTwice(name, "after one row", tbl)
@@ -386,6 +390,13 @@ func testChangesExportCommands(t *testing.T, h Harness) {
 	})
 }
 
+// closeTable closes tbl if it is not nil.
+func closeTable(tbl connector.Table) {
+	if tbl != nil {
+		tbl.Close()
+	}
+}
+
 // newEngine returns an engine synchronizing into store, logging nothing.
 func newEngine(t *testing.T, store idsync.Store) *idsync.Engine {
 	return idsync.New(store, &idsync.Options{WorkDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
@@ -485,6 +496,14 @@ func checkStore(t *testing.T, store *memstore.Store, d dataset) {
 	}
 	if n := store.LinkCount(members); n != len(d.links) {
 		t.Errorf("store: %d %s links, want %d", n, members, len(d.links))
+	}
+	for _, m := range d.managers {
+		if !store.HasLink(managers, m[0], m[1]) {
+			t.Errorf("store: %s link %q → %q missing", managers, m[0], m[1])
+		}
+	}
+	if n := store.LinkCount(managers); n != len(d.managers) {
+		t.Errorf("store: %d %s links, want %d", n, managers, len(d.managers))
 	}
 }
 

@@ -11,8 +11,9 @@
 //
 //   - ExportsEveryTable: Open of every entity type and association
 //     returns a table whose Header holds the given columns, in their
-//     order; its rows read back exactly, with one value per header column,
-//     then Read returns io.EOF, and io.EOF again.
+//     order (other columns may come between); its rows read back exactly,
+//     in any order, with one value per header column; then Read returns
+//     io.EOF, and io.EOF again.
 //   - LinesIncrease: Line is greater than the header's line (1) and
 //     strictly increasing over the rows (a CSV field holding newlines makes
 //     the next row's line jump), or always 0 for tables without lines.
@@ -48,13 +49,14 @@
 //     engine, an incremental run after a complete one applies exactly the
 //     changes.
 //
-// A connector author runs the kit from a test of the connector's package:
+// A connector author runs the kit from a test of the connector's package,
+// with a harness that stores the kit's tables in the managed system (here
+// a fake of the system's API; examples/customconnector has a complete one):
 //
 //	type harness struct{}
 //
 //	func (harness) NewConnector(t *testing.T, m *entitytype.Model, tables map[string]connectortest.Table) connector.Connector {
-//		api := fakeapi.New(tables) // the managed system, holding tables
-//		srv := httptest.NewServer(api)
+//		srv := httptest.NewServer(fakeAPI(tables)) // serves tables
 //		t.Cleanup(srv.Close)
 //		return myconn.New(m, srv.URL)
 //	}
@@ -63,8 +65,10 @@
 //		connectortest.Run(t, harness{})
 //	}
 //
-// A harness without optional abilities can be a [HarnessFunc]. Messages
-// name the table, the row (by key) and the column that differ.
+// A harness without optional abilities can be a [HarnessFunc]. Optional
+// interfaces unlock clauses or adapt the data: [Mutator], [ChangeSetter],
+// [ValueLimiter]. Messages name the table, the row (by key) and the column
+// that differ. Run the kit with -race.
 package connectortest
 
 import (

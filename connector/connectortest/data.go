@@ -16,19 +16,21 @@ const (
 	userType  = "Kit_User"
 	groupType = "Kit_Group"
 	members   = "Kit_Members"
+	managers  = "Kit_Managers"
 	opColumn  = "Op"
 )
 
 // tableNames are the kit's tables, in the order the kit checks them.
-var tableNames = []string{userType, groupType, members}
+var tableNames = []string{userType, groupType, members, managers}
 
 // The headers of the kit's tables: the columns that its model maps, in the
 // model's order, so that a connector building its header from the model
 // (an API connector) has the same.
 var (
-	userHeader   = []string{"ID", "Login", "Display Name", "Prénom", "Note", "HireDate", "Active"}
-	groupHeader  = []string{"GroupID", "Name"}
-	memberHeader = []string{"GroupID", "UserID"}
+	userHeader    = []string{"ID", "Login", "Display Name", "Prénom", "Note", "HireDate", "Active"}
+	groupHeader   = []string{"GroupID", "Name"}
+	memberHeader  = []string{"GroupID", "UserID"}
+	managerHeader = []string{"UserID", "ManagerID"}
 )
 
 // keyColumns are the columns that identify a row of each table.
@@ -36,6 +38,7 @@ var keyColumns = map[string][]string{
 	userType:  {"ID"},
 	groupType: {"GroupID"},
 	members:   {"GroupID", "UserID"},
+	managers:  {"UserID", "ManagerID"},
 }
 
 // newModel returns the kit's model with every threshold off. With
@@ -70,13 +73,19 @@ func newModel(commands bool) *entitytype.Model {
 			Name:   members,
 			Source: entitytype.End{EntityType: groupType, Column: "GroupID"},
 			Target: entitytype.End{EntityType: userType, Column: "UserID"},
+		}, {
+			Name:   managers,
+			Source: entitytype.End{EntityType: userType, Column: "UserID"},
+			Target: entitytype.End{EntityType: userType, Column: "ManagerID"},
 		}},
 	}
 	if commands {
 		for i := range m.EntityTypes {
 			m.EntityTypes[i].CommandColumn = opColumn
 		}
-		m.Associations[0].CommandColumn = opColumn
+		for i := range m.Associations {
+			m.Associations[i].CommandColumn = opColumn
+		}
 	}
 	return m
 }
@@ -117,9 +126,10 @@ type link struct{ group, user string }
 
 // dataset is the content of a managed system.
 type dataset struct {
-	users  []user
-	groups [][2]string // id, name
-	links  []link
+	users    []user
+	groups   [][2]string // id, name
+	links    []link
+	managers [][2]string // user, manager; none at first: a table without rows
 }
 
 // baseData returns the data that the kit puts in managed systems, whose
@@ -178,6 +188,7 @@ func changedData(d dataset) dataset {
 	d.groups[2][1] = "Renamed group"
 	d.links = slices.DeleteFunc(d.links, func(l link) bool { return l.user == "U07" })
 	d.links = append(d.links, link{"G3", "U08"})
+	d.managers = append(d.managers, [2]string{"U03", "U01"}, [2]string{"U08", "U01"})
 	return d
 }
 
@@ -212,12 +223,13 @@ func changes(d dataset) (map[string]Table, dataset) {
 			{"insert", "G5", "U08"},
 			{"insert", "G2", "U01"},
 		}},
+		managers: {Header: op(opColumn, managerHeader)},
 	}
 	return tables, after
 }
 
 func (d dataset) clone() dataset {
-	return dataset{users: slices.Clone(d.users), groups: slices.Clone(d.groups), links: slices.Clone(d.links)}
+	return dataset{users: slices.Clone(d.users), groups: slices.Clone(d.groups), links: slices.Clone(d.links), managers: slices.Clone(d.managers)}
 }
 
 // tables returns d as the tables of a managed system.
@@ -234,7 +246,11 @@ func (d dataset) tables() map[string]Table {
 	for _, l := range d.links {
 		links.Rows = append(links.Rows, []string{l.group, l.user})
 	}
-	return map[string]Table{userType: users, groupType: groups, members: links}
+	mgrs := Table{Header: slices.Clone(managerHeader)}
+	for _, m := range d.managers {
+		mgrs.Rows = append(mgrs.Rows, []string{m[0], m[1]})
+	}
+	return map[string]Table{userType: users, groupType: groups, members: links, managers: mgrs}
 }
 
 // cloneTables returns a deep copy of tables, so that a harness modifying

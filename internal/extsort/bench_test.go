@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"flag"
-	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -95,11 +94,4 @@ func BenchmarkSortSpill(b *testing.B) {
 	rec := make([]byte, benchRecordSize)
 	benchSort(b, *benchRecords, &Options{MemoryBudget: *benchBudget, TempDir: b.TempDir()},
 		func(int) []byte { fillRecord(rng, rec); return rec })
-}
-
-func BenchmarkBlock(b *testing.B) {
-	for _, bl := range []int{1 << 10, 1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 30} {
-		blockLen = bl
-		b.Run(fmt.Sprint(bl), BenchmarkSortInMemory)
-	}
 }

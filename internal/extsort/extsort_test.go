@@ -126,6 +126,19 @@ func TestInMemory(t *testing.T) {
 	require.Zero(t, s.spills)
 }
 
+func TestInMemoryBlocks(t *testing.T) {
+	var recs [][]byte
+	for i := range 3*blockLen + 100 {
+		recs = append(recs, record(byte(i*7919%251), i, nil))
+	}
+	s := New(byKey, &Options{TempDir: t.TempDir()})
+	got, err := sortAll(t, s, recs)
+	require.NoError(t, err)
+	slices.SortStableFunc(recs, byKey)
+	require.Equal(t, recs, got)
+	require.Zero(t, s.spills)
+}
+
 func TestEmptyInput(t *testing.T) {
 	dir := t.TempDir()
 	s := New(bytes.Compare, &Options{MemoryBudget: 1, TempDir: dir})

@@ -49,6 +49,15 @@ func (w *writeCounter) add() error {
 	return nil
 }
 
+// canceled returns err, or ctx's error if ctx is done: a cancelled
+// transaction fails with errors such as "statement is closed".
+func canceled(ctx context.Context, err error) error {
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("sqlstore: apply: %w (%v)", context.Cause(ctx), err)
+	}
+	return err
+}
+
 // execer is a transaction of either dialect, for the statements they share.
 type execer interface {
 	exec(ctx context.Context, query string, args ...any) (int64, error)
@@ -142,6 +151,7 @@ func (s *Store) applySQLite(ctx context.Context, cs *idsync.ChangeSet) (err erro
 	defer func() {
 		if err != nil {
 			tx.Rollback()
+			err = canceled(ctx, err)
 		}
 	}()
 	types, assocs, err := s.begin(ctx, sqlTx{tx}, cs)

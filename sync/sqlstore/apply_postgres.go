@@ -52,6 +52,7 @@ func (s *Store) applyPgx(ctx context.Context, conn *pgx.Conn, cs *idsync.ChangeS
 	defer func() {
 		if err != nil {
 			tx.Rollback(context.WithoutCancel(ctx))
+			err = canceled(ctx, err)
 		}
 	}()
 	types, assocs, err := s.begin(ctx, pgxTx{tx}, cs)

@@ -402,8 +402,11 @@ func testStalePlanIsRefused(t *testing.T, h Harness) {
 	e.unchanged(s, connA, fp, "a second Apply of the same change set")
 
 	// Of concurrent Applies of one plan, exactly one succeeds: the
-	// fingerprint is checked atomically with the writes.
-	cs = e.plan(a, dataA1())
+	// fingerprint is checked atomically with the writes. The plan holds
+	// updates only, which a store checking the fingerprint apart from its
+	// writes would apply twice without noticing.
+	d := dataA2().with("KitA_User", "u1", "Name", "Anne (concurrent)").with("KitA_User", "U2", "Mail", "u2@example.org")
+	cs = e.plan(a, d)
 	const n = 4
 	errs := make([]error, n)
 	start := make(chan struct{})
@@ -434,7 +437,7 @@ func testStalePlanIsRefused(t *testing.T, h Harness) {
 	if ok != 1 {
 		t.Errorf("%d of %d concurrent Applies of one change set succeeded, want exactly 1: %v", ok, n, errs)
 	}
-	e.expect(s.after(a, dataA1()), "after concurrent Applies of one change set")
+	e.expect(s.after(a, d), "after concurrent Applies of one change set")
 }
 
 func testSortedScansAreSorted(t *testing.T, h Harness) {
@@ -494,6 +497,9 @@ func testCountsOrderIndependent(t *testing.T, h Harness) {
 	}
 }
 
+// stopEarlyTimeout bounds the run that follows scans stopped early.
+var stopEarlyTimeout = time.Minute
+
 func testScansCanStopEarly(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	s := e.step(emptyState(), modelA(), dataA1(), "the first run of KitA")
@@ -531,8 +537,44 @@ func testScansCanStopEarly(t *testing.T, h Harness) {
 		if err != nil {
 			t.Fatalf("a run after scans that stopped early: %v", err)
 		}
-	case <-time.After(time.Minute):
-		t.Fatal("a run after scans that stopped early did not finish within a minute: does the store release its locks (or rows, cursors, transactions) when the consumer of a scan stops early?")
+	case <-time.After(stopEarlyTimeout):
+		t.Fatalf("a run after scans that stopped early did not finish within %v: does the store release its locks (or rows, cursors, transactions) when the consumer of a scan stops early?", stopEarlyTimeout)
 	}
 	e.expect(s.after(modelB(), dataB(1500, 2)), "after a run that followed scans that stopped early")
+}
+
+func testConflictingChangeIsRefused(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	sm, x := modelS(), modelX()
+	s := e.step(emptyState(), sm, dataS1(), "the first run of KitS")
+	withZZ := dataS1().plus("KitS_Key", []string{"zz", "s"})
+	// KitX's snapshots: the keys of KitS with "A" changed (its update comes
+	// first in key order), with or without "zz".
+	xKeys := dataset{"KitS_Key": dataS1()["KitS_Key"]}.with("KitS_Key", "A", "V", "x")
+	xKeysZZ := xKeys.plus("KitS_Key", []string{"zz", "x"})
+
+	// conflict plans KitX's snapshot xd, lets KitS synchronize sd, then
+	// applies KitX's plan: it conflicts with what KitS wrote, though
+	// KitX's fingerprint did not change, and must fail as a whole.
+	conflict := func(xd, sd dataset, change string) {
+		t.Helper()
+		cs := e.plan(x, xd)
+		s = e.step(s, sm, sd, "a run of KitS after KitX planned")
+		fp := e.fingerprint(connX)
+		if cs.Fingerprint() != fp {
+			t.Fatalf("storetest: Fingerprint(%s) changed from %q to %q with an Apply of %s: this clause needs fingerprints per connector", connX, cs.Fingerprint(), fp, connS)
+		}
+		err := e.store.Apply(e.ctx, cs)
+		when := fmt.Sprintf("Apply of a change set (an update of \"A\", then %s)", change)
+		if mustFail(t, err, when) {
+			isStale(t, err, when)
+		}
+		e.unchanged(s, connX, fp, when)
+	}
+	conflict(xKeysZZ, withZZ, `an insert of "zz", which another connector inserted since`)
+	conflict(xKeysZZ, dataS1(), `an update of "zz", which another connector deleted since`)
+	s = e.step(s, sm, withZZ, "a run of KitS storing zz")
+	conflict(xKeys, dataS1(), `a delete of "zz", which another connector deleted since`)
+	// A plan made now applies.
+	e.step(s, x, xKeys, "a run of KitX on the current state")
 }

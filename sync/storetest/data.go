@@ -17,6 +17,7 @@ const (
 	connA = "KitA" // people: every kind of value, composite keys, two associations
 	connB = "KitB" // generated volume
 	connS = "KitS" // keys that sort differently under a collation
+	connX = "KitX" // writes KitS_Key too
 )
 
 // offLimits turns every connector-level threshold off, so that runs apply.
@@ -121,6 +122,13 @@ func modelS() *entitytype.Model {
 				Target: entitytype.End{EntityType: "KitS_Key", Column: "To"}},
 		},
 	}
+}
+
+// modelX is a second connector writing KitS_Key, as two connectors
+// sharing an entity type would: its plans conflict with KitS's writes
+// without its fingerprint changing.
+func modelX() *entitytype.Model {
+	return &entitytype.Model{Name: connX, Thresholds: offLimits(), EntityTypes: modelS().EntityTypes[:1]}
 }
 
 // kitTypes and kitAssocs index the entity types and associations of

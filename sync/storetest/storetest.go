@@ -21,6 +21,10 @@
 //     with an error matching [idsync.ErrStalePlan], through Engine.Resume
 //     and through Store.Apply, and writes nothing; of concurrent Applies of
 //     one plan exactly one succeeds.
+//   - ConflictingChangeIsRefused: an insert of a stored key, an update or a
+//     delete of a key not stored (written by another connector that
+//     shares the entity type) fails the whole Apply with an error
+//     matching [idsync.ErrStalePlan], and writes nothing.
 //   - SortedScansAreSorted (stores implementing [idsync.SortedScanner]):
 //     keys ascend bytewise, not by a collation, and links by (source,
 //     target).
@@ -90,6 +94,7 @@ func Run(t *testing.T, h Harness) {
 		{"ApplyIsAtomic", testApplyIsAtomic},
 		{"FingerprintChangesOnEveryWriteOnly", testFingerprintChangesOnEveryWriteOnly},
 		{"StalePlanIsRefused", testStalePlanIsRefused},
+		{"ConflictingChangeIsRefused", testConflictingChangeIsRefused},
 		{"SortedScansAreSorted", testSortedScansAreSorted},
 		{"CountsOrderIndependent", testCountsOrderIndependent},
 		{"ScansCanStopEarly", testScansCanStopEarly},
@@ -103,8 +108,9 @@ func Run(t *testing.T, h Harness) {
 
 // Models returns the models of the connectors that the kit synchronizes,
 // with all thresholds off. Their entity type and association names begin
-// with the connector's name ("KitA_User"); some clauses also use models
-// that map a subset of a model's properties, or that turn a threshold on.
+// with the connector's name ("KitA_User"), except that connector KitX
+// writes KitS_Key too. Some clauses also use models that map a subset of a
+// model's properties, or that turn a threshold on.
 func Models() []*entitytype.Model {
-	return []*entitytype.Model{modelA(), modelB(), modelS()}
+	return []*entitytype.Model{modelA(), modelB(), modelS(), modelX()}
 }

@@ -1,0 +1,217 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/idsync/idsync/connector"
+	"github.com/idsync/idsync/entitytype"
+	"github.com/idsync/idsync/extract"
+)
+
+func model() *entitytype.Model {
+	return &entitytype.Model{
+		Name: "HR",
+		EntityTypes: []entitytype.EntityType{
+			{Name: "HR_User", Key: []string{"id"}, Properties: []entitytype.Property{
+				{Name: "id", Column: "ID"}, {Name: "roles", Column: "Roles"},
+			}},
+			{Name: "HR_Org", File: "orgs.xlsx", Sheet: "Orgs", Key: []string{"code"}, Properties: []entitytype.Property{
+				{Name: "code", Column: "Code"},
+			}},
+			{Name: "HR_Role", File: "roles.txt", Separator: ";", Key: []string{"id"}, Properties: []entitytype.Property{
+				{Name: "id", Column: "ID"},
+			}},
+		},
+		Associations: []entitytype.Association{
+			{Name: "HR_Members", Source: entitytype.End{EntityType: "HR_Org", Column: "Code"},
+				Target: entitytype.End{EntityType: "HR_User", Column: "ID"}},
+			{Name: "HR_UserRoles", Inline: true, Source: entitytype.End{EntityType: "HR_User", Column: "ID"},
+				Target: entitytype.End{EntityType: "HR_Role", Column: "Roles", Separator: "|"}},
+		},
+	}
+}
+
+func TestTableFile(t *testing.T) {
+	m := model()
+	for _, c := range []struct {
+		name, file string
+		sep        rune
+		sheet      string
+		ok         bool
+	}{
+		{"HR_User", "HR_User.csv", 0, "", true},
+		{"HR_Org", "orgs.xlsx", 0, "Orgs", true},
+		{"HR_Role", "roles.txt", ';', "", true},
+		{"HR_Members", "HR_Members.csv", 0, "", true},
+		{"HR_UserRoles", "", 0, "", false}, // inline: read from HR_User's file
+		{"HR_Unknown", "", 0, "", false},
+	} {
+		file, opts, ok := connector.TableFile(m, c.name)
+		if file != c.file || ok != c.ok {
+			t.Errorf("TableFile(%q) = %q, %v; want %q, %v", c.name, file, ok, c.file, c.ok)
+		}
+		if ok && (opts == nil || opts.Separator != c.sep || opts.Sheet != c.sheet) {
+			t.Errorf("TableFile(%q) options = %+v, want separator %q and sheet %q", c.name, opts, c.sep, c.sheet)
+		}
+	}
+	want := []string{"HR_User.csv", "orgs.xlsx", "roles.txt", "HR_Members.csv"}
+	if got := connector.Files(m); !slices.Equal(got, want) {
+		t.Errorf("Files() = %q, want %q", got, want)
+	}
+}
+
+// writeFile writes records to dir/name with w.
+func writeFile(t *testing.T, dir, name string, newWriter func(io.Writer) (extract.Writer, error), records ...[]string) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := newWriter(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range records {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func csvWriter(opts *extract.Options) func(io.Writer) (extract.Writer, error) {
+	return func(w io.Writer) (extract.Writer, error) { return extract.NewCSVWriter(w, opts), nil }
+}
+
+func xlsxWriter(opts *extract.Options) func(io.Writer) (extract.Writer, error) {
+	return func(w io.Writer) (extract.Writer, error) { return extract.NewXLSXWriter(w, opts) }
+}
+
+// readAll opens the table name of f and returns its header and rows.
+func readAll(t *testing.T, f connector.Folder, name string) [][]string {
+	t.Helper()
+	tbl, err := f.Open(context.Background(), name)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", name, err)
+	}
+	defer tbl.Close()
+	out := [][]string{tbl.Header()}
+	for {
+		row, err := tbl.Read()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("%s: Read: %v", name, err)
+		}
+		out = append(out, slices.Clone(row))
+	}
+}
+
+func TestFolderReadsEachFileAsItsModelSays(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "HR_User.csv", csvWriter(nil), []string{"ID", "Roles"}, []string{"U1", "R1|R2"})
+	writeFile(t, dir, "orgs.xlsx", xlsxWriter(&extract.Options{Sheet: "Orgs"}), []string{"Code"}, []string{"O1"})
+	writeFile(t, dir, "roles.txt", csvWriter(&extract.Options{Separator: ';'}), []string{"ID", "Label"}, []string{"R1", "a, b"})
+	writeFile(t, dir, "HR_Members.csv", csvWriter(nil), []string{"Code", "ID"}, []string{"O1", "U1"})
+	f := connector.Folder{Dir: dir, Model: model()}
+	for name, want := range map[string][][]string{
+		"HR_User":    {{"ID", "Roles"}, {"U1", "R1|R2"}},
+		"HR_Org":     {{"Code"}, {"O1"}},
+		"HR_Role":    {{"ID", "Label"}, {"R1", "a, b"}},
+		"HR_Members": {{"Code", "ID"}, {"O1", "U1"}},
+	} {
+		if got := readAll(t, f, name); !slices.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("%s: read %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestFolderXLSXNeedsItsSheet(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "orgs.xlsx", xlsxWriter(&extract.Options{Sheet: "Other"}), []string{"Code"}, []string{"O1"})
+	_, err := connector.Folder{Dir: dir, Model: model()}.Open(context.Background(), "HR_Org")
+	if err == nil || !strings.Contains(err.Error(), `"Orgs"`) {
+		t.Errorf("Open of a workbook without the model's sheet: %v, want an error naming the sheet", err)
+	}
+}
+
+func TestFolderMissingFileNotExported(t *testing.T) {
+	dir := t.TempDir()
+	f := connector.Folder{Dir: dir, Model: model()}
+	for name, file := range map[string]string{"HR_User": "HR_User.csv", "HR_Org": "orgs.xlsx", "HR_Members": "HR_Members.csv"} {
+		_, err := f.Open(context.Background(), name)
+		if !errors.Is(err, connector.ErrNotExported) {
+			t.Errorf("Open(%q) without its file: %v, want connector.ErrNotExported", name, err)
+			continue
+		}
+		for _, s := range []string{name, file, dir} {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("Open(%q) without its file: %q does not name %s", name, err, s)
+			}
+		}
+	}
+	for _, name := range []string{"HR_UserRoles", "HR_Unknown", "../HR_User"} {
+		if _, err := f.Open(context.Background(), name); !errors.Is(err, connector.ErrNotExported) || !strings.Contains(err.Error(), name) {
+			t.Errorf("Open(%q): %v, want connector.ErrNotExported naming it", name, err)
+		}
+	}
+}
+
+func TestFolderOpenCancelled(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "HR_User.csv", csvWriter(nil), []string{"ID", "Roles"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := (connector.Folder{Dir: dir, Model: model()}).Open(ctx, "HR_User"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Open with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+func TestCopyFiles(t *testing.T) {
+	from, to := t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(from, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a.csv", "sub/b.csv"} {
+		if err := os.WriteFile(filepath.Join(from, name), []byte("content of "+name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := connector.CopyFiles(context.Background(), from, to, []string{"a.csv", "sub/b.csv"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a.csv", "sub/b.csv"} {
+		b, err := os.ReadFile(filepath.Join(to, name))
+		if err != nil || string(b) != "content of "+name {
+			t.Errorf("copy of %s: %q, %v", name, b, err)
+		}
+	}
+	// A later change of the source leaves the copy alone.
+	if err := os.WriteFile(filepath.Join(from, "a.csv"), []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(to, "a.csv")); string(b) != "content of a.csv" {
+		t.Errorf("copy changed with its source: %q", b)
+	}
+
+	err := connector.CopyFiles(context.Background(), from, t.TempDir(), []string{"a.csv", "x.csv", "y.csv"})
+	if err == nil || !strings.Contains(err.Error(), "x.csv") || !strings.Contains(err.Error(), "y.csv") {
+		t.Errorf("CopyFiles with missing files: %v, want an error naming each", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := connector.CopyFiles(ctx, from, t.TempDir(), []string{"a.csv"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("CopyFiles with a cancelled context: %v, want context.Canceled", err)
+	}
+}
