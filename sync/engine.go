@@ -622,14 +622,14 @@ func promote(from, to string, p *Prepared) error {
 		return fmt.Errorf("idsync: %w", err)
 	}
 	for _, t := range slices.Concat(p.EntityTypes, p.Associations) {
-		if t.Delta || t.File == "" {
-			continue
+		if snapshotFile(t) == "" || (t.Delta && t.Snapshot == "") {
+			continue // nothing prepared, or a delta exported by the connector
 		}
 		if err := copyFile(filepath.Join(from, snapshotFile(t)), filepath.Join(to, t.Name+".prepared")); err != nil {
 			return err
 		}
 	}
-	return nil
+	return copyFile(filepath.Join(from, preparedIndex), filepath.Join(to, preparedIndex))
 }
 
 func copyFile(from, to string) error {

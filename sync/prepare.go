@@ -170,8 +170,9 @@ type Progress struct {
 // Prepare return an error after the others were prepared.
 //
 // A prepared file begins with the line "idsync-prepared v1", then one JSON
-// line describing the table (PreparedTable), then records framed by their
-// length (uvarint). An entity type's record holds the key, the command
+// line {"name":..., "delta":...}, then records framed by their length
+// (uvarint). The tables' sources, headers and counts are in the folder's
+// prepared.json. An entity type's record holds the key, the command
 // (one byte: M for a snapshot row, or I, U, D, M), the source line, and the
 // canonical values of the properties in model order; an association's
 // record holds "source\x00target", the command and the line. Each field is
@@ -779,12 +780,12 @@ func newPreparedWriter(path string, pt *PreparedTable) (*preparedWriter, error) 
 	if err != nil {
 		return nil, fmt.Errorf("idsync: %w", err)
 	}
+	// The source and its header are in prepared.json, not here, so that
+	// equal data gives equal bytes whatever the column order.
 	meta, _ := json.Marshal(struct {
-		Name   string   `json:"name"`
-		Source string   `json:"source"`
-		Header []string `json:"header"`
-		Delta  bool     `json:"delta"`
-	}{pt.Name, pt.Source, pt.Header, pt.Delta})
+		Name  string `json:"name"`
+		Delta bool   `json:"delta"`
+	}{pt.Name, pt.Delta})
 	if _, err := f.WriteString(preparedMagic + string(meta) + "\n"); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("idsync: %w", err)

@@ -79,18 +79,22 @@ func headerChanges(prev, cur []string) []string {
 	return out
 }
 
-// compareHeaders fills HeaderChanges from the previous snapshots in dir.
+// compareHeaders fills HeaderChanges from the previous run's prepared.json
+// in dir.
 func compareHeaders(p *Prepared, dir string) {
 	if dir == "" {
 		return
 	}
+	prev, err := loadPrepared(dir, p.Model)
+	if err != nil {
+		return
+	}
 	for _, t := range slices.Concat(p.EntityTypes, p.Associations) {
-		f, _, prev, err := openPrepared(filepath.Join(dir, t.Name+".prepared"))
-		if err != nil {
-			continue
+		for _, pt := range slices.Concat(prev.EntityTypes, prev.Associations) {
+			if pt.Name == t.Name && pt.Header != nil && t.Header != nil {
+				t.HeaderChanges = headerChanges(pt.Header, t.Header)
+			}
 		}
-		f.Close()
-		t.HeaderChanges = headerChanges(prev.Header, t.Header)
 	}
 }
 

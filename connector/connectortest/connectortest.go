@@ -1,10 +1,10 @@
 // Package connectortest is the conformance kit of [connector.Connector]:
 // every connector runs it, as every gocloud.dev/blob driver runs
-// drivertest. The kit brings its own data model (users, groups and a
-// members association) and data full of values that break naive code:
-// commas, quotes, newlines and tabs inside fields, leading and trailing
-// spaces, unicode, empty cells, a 100 KiB value, text that looks like a
-// number or a formula. A [Harness] stores that data in the connector's
+// drivertest. The kit brings its own data model (users, groups, a members
+// association and a managers association with no rows at first) and data
+// full of values that break naive code: commas, quotes, newlines and tabs
+// inside fields, leading and trailing spaces, unicode, empty cells, a
+// 100 KiB value, text that looks like a number or a formula. A [Harness] stores that data in the connector's
 // managed system (files in a folder, a workbook, a fake API) and returns a
 // connector over it; the kit exports it and checks each clause of the
 // contract in a subtest named after it:
