@@ -30,7 +30,7 @@ func (f Folder) Open(ctx context.Context, name string) (Table, error) {
 	}
 	file, opts, ok := TableFile(f.Model, name)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s is not an entity type or association of %s", ErrNotExported, name, f.Model.Name)
+		return nil, fmt.Errorf("%w: %s has no file of its own in %s", ErrNotExported, name, f.Model.Name)
 	}
 	r, err := extract.Open(filepath.Join(f.Dir, file), opts)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -88,6 +88,9 @@ func readOptions(sep, sheet string) *extract.Options {
 // export is a snapshot that later changes of the source do not disturb. A
 // missing file is an error naming every missing file.
 func CopyFiles(ctx context.Context, from, to string, names []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	var missing []string
 	for _, n := range names {
 		if _, err := os.Stat(filepath.Join(from, n)); err != nil {

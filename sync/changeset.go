@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"io"
 	"iter"
 	"os"
@@ -469,10 +468,8 @@ func decodeResourceChange(t *entitytype.EntityType, r []byte) (ResourceChange, e
 
 // changeWriter writes one entity type's or association's change file.
 type changeWriter struct {
-	f   *os.File
-	w   *rec.Writer
-	h   hash.Hash
-	buf []byte
+	f *os.File
+	w *rec.Writer
 }
 
 func newChangeWriter(path string) (*changeWriter, error) {

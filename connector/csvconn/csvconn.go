@@ -44,8 +44,11 @@ func (c *Connector) Dir() string { return c.dir }
 // Export implements connector.Connector: it copies the files into dir
 // (unless InPlace or dir is empty) and returns them as a connector.Folder.
 func (c *Connector) Export(ctx context.Context, dir string) (connector.Extraction, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if c.opts.InPlace || dir == "" {
-		return connector.Folder{Dir: c.dir, Model: c.model}, ctx.Err()
+		return connector.Folder{Dir: c.dir, Model: c.model}, nil
 	}
 	if err := connector.CopyFiles(ctx, c.dir, dir, connector.Files(c.model)); err != nil {
 		return nil, err

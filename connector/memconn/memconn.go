@@ -85,8 +85,10 @@ func (c *Connector) Export(ctx context.Context, dir string) (connector.Extractio
 }
 
 // ExportChanges implements connector.ChangeExporter: it returns the
-// changes set since the cursor since (every SetChanges bumps it), or
-// connector.ErrNoChanges if SetChanges was never called.
+// changes given to SetChanges, or nothing when since is the cursor it
+// returned last (every SetChanges bumps it); it returns
+// connector.ErrNoChanges if SetChanges was never called. It keeps no
+// history: a cursor older than the last one gets the latest changes.
 func (c *Connector) ExportChanges(ctx context.Context, dir, since string) (connector.Extraction, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
@@ -117,6 +119,9 @@ type Extraction map[string]Table
 
 // Open implements connector.Extraction.
 func (e Extraction) Open(ctx context.Context, name string) (connector.Table, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	t, ok := e[name]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", connector.ErrNotExported, name)
@@ -128,10 +133,11 @@ type reader struct {
 	name string
 	t    Table
 	line int
+	row  []string
 }
 
 func (r *reader) Name() string     { return r.name }
-func (r *reader) Header() []string { return r.t.Header }
+func (r *reader) Header() []string { return slices.Clone(r.t.Header) }
 func (r *reader) Line() int        { return r.line }
 func (r *reader) Close() error     { return nil }
 
@@ -145,5 +151,6 @@ func (r *reader) Read() ([]string, error) {
 	if len(row) != len(r.t.Header) {
 		return nil, fmt.Errorf("memconn: %s: line %d: %d values for %d columns", r.name, r.line, len(row), len(r.t.Header))
 	}
-	return row, nil
+	r.row = append(r.row[:0], row...) // the caller may not corrupt the table
+	return r.row, nil
 }

@@ -36,6 +36,9 @@ func (c *Connector) Model() *entitytype.Model { return c.model }
 // Export implements connector.Connector: it copies the workbook into dir
 // (unless dir is empty), so that the export is a snapshot.
 func (c *Connector) Export(ctx context.Context, dir string) (connector.Extraction, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	path := c.path
 	if dir != "" {
 		path = filepath.Join(dir, filepath.Base(c.path))
@@ -43,7 +46,7 @@ func (c *Connector) Export(ctx context.Context, dir string) (connector.Extractio
 			return nil, err
 		}
 	}
-	return Workbook{Path: path, Model: c.model}, ctx.Err()
+	return Workbook{Path: path, Model: c.model}, nil
 }
 
 // Workbook is an extraction held in one XLSX workbook.
