@@ -72,18 +72,28 @@ type Engine struct {
 	opts  Options
 	log   *slog.Logger
 
-	mu    gosync.Mutex
-	locks map[string]bool // in-process connector locks
+	mu gosync.Mutex // serializes changes of connector state files
 }
+
+// processLocks are the connector locks of this process, by work folder
+// and connector: two Engines on one work folder never run one connector
+// at the same time.
+var processLocks = struct {
+	gosync.Mutex
+	held map[[2]string]bool
+}{held: map[[2]string]bool{}}
 
 // New returns an Engine synchronizing into store.
 func New(store Store, opts *Options) *Engine {
-	e := &Engine{store: store, locks: map[string]bool{}}
+	e := &Engine{store: store}
 	if opts != nil {
 		e.opts = *opts
 	}
 	if e.opts.WorkDir == "" {
 		e.opts.WorkDir = "idsync-work"
+	}
+	if abs, err := filepath.Abs(e.opts.WorkDir); err == nil {
+		e.opts.WorkDir = abs
 	}
 	if e.opts.MemoryBudget <= 0 {
 		e.opts.MemoryBudget = DefaultMemoryBudget
@@ -184,20 +194,21 @@ func (e *Engine) saveState(name string, s connState) error {
 	return writeFileAtomic(filepath.Join(e.connDir(name), "state.json"), b)
 }
 
-// lock takes the connector's lock: the store's if it is a Locker, and
-// always the in-process one.
+// lock takes the connector's lock: always the process's lock for the work
+// folder, and the store's if it is a Locker.
 func (e *Engine) lock(ctx context.Context, name string) (func(), error) {
-	e.mu.Lock()
-	if e.locks[name] {
-		e.mu.Unlock()
+	key := [2]string{e.opts.WorkDir, name}
+	processLocks.Lock()
+	if processLocks.held[key] {
+		processLocks.Unlock()
 		return nil, fmt.Errorf("%w: %s", ErrBusy, name)
 	}
-	e.locks[name] = true
-	e.mu.Unlock()
+	processLocks.held[key] = true
+	processLocks.Unlock()
 	release := func() {
-		e.mu.Lock()
-		delete(e.locks, name)
-		e.mu.Unlock()
+		processLocks.Lock()
+		delete(processLocks.held, key)
+		processLocks.Unlock()
 	}
 	if l, ok := e.store.(Locker); ok {
 		unlock, err := l.Lock(ctx, name)

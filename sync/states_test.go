@@ -266,13 +266,13 @@ func TestApplyFailureLeavesStoreUnchanged(t *testing.T) {
 	eng, store := newEngine(t)
 	conn := memconn.New(open(sabModel()))
 	day1(conn)
-	store.FailAfter = 5
+	store.FailAfter(5)
 	run, err := eng.Run(ctx, conn, nil)
 	require.Error(t, err)
 	assert.Equal(t, idsync.Failed, run.State)
 	assert.Zero(t, store.Count("SAB_User"))
 	assert.Zero(t, store.LinkCount("SAB_Members"))
-	store.FailAfter = 0
+	store.FailAfter(0)
 	_, err = eng.Run(ctx, conn, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 3, store.Count("SAB_User"))

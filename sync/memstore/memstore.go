@@ -28,9 +28,16 @@ type Store struct {
 	versions  map[string]uint64                       // connector → fingerprint
 	locks     map[string]bool
 
-	// FailAfter, when positive, makes Apply fail after that many writes,
-	// for fault-injection tests; the store is left unchanged.
-	FailAfter int
+	failAfter int
+}
+
+// FailAfter makes every later Apply fail when it attempts write n+1 (so
+// n = 1 fails at the second change), leaving the store unchanged; n = 0
+// turns fault injection off. It is for tests of atomicity.
+func (s *Store) FailAfter(n int) {
+	s.mu.Lock()
+	s.failAfter = n
+	s.mu.Unlock()
 }
 
 // New returns an empty store.
@@ -117,10 +124,13 @@ func (s *Store) Lock(ctx context.Context, connector string) (func(), error) {
 		return nil, fmt.Errorf("%w: %s", idsync.ErrBusy, connector)
 	}
 	s.locks[connector] = true
+	var once gosync.Once
 	return func() {
-		s.mu.Lock()
-		delete(s.locks, connector)
-		s.mu.Unlock()
+		once.Do(func() {
+			s.mu.Lock()
+			delete(s.locks, connector)
+			s.mu.Unlock()
+		})
 	}, nil
 }
 
@@ -139,7 +149,7 @@ func (s *Store) Apply(ctx context.Context, cs *idsync.ChangeSet) error {
 	writes := 0
 	write := func() error {
 		writes++
-		if s.FailAfter > 0 && writes > s.FailAfter {
+		if s.failAfter > 0 && writes > s.failAfter {
 			return errInjected
 		}
 		if writes%1024 == 0 {

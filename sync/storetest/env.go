@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	gosync "sync"
 	"testing"
 
 	"github.com/idsync/idsync/connector/memconn"
@@ -340,4 +341,45 @@ func (f *fpSeen) add(t testing.TB, fp, step string) {
 	}
 	f.seen[fp] = step
 	f.order = append(f.order, fmt.Sprintf("%s: %q", step, fp))
+}
+
+// flipContext turns cancelled once Err or Done was called more than after
+// times.
+type flipContext struct {
+	context.Context
+	after int
+
+	mu    gosync.Mutex
+	calls int
+	done  chan struct{}
+}
+
+func (c *flipContext) look() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls++
+	if c.calls == c.after+1 {
+		close(c.done)
+	}
+}
+
+func (c *flipContext) looks() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls
+}
+
+func (c *flipContext) Done() <-chan struct{} {
+	c.look()
+	return c.done
+}
+
+func (c *flipContext) Err() error {
+	c.look()
+	select {
+	case <-c.done:
+		return context.Canceled
+	default:
+		return c.Context.Err()
+	}
 }

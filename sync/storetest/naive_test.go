@@ -169,7 +169,7 @@ func (s *naive) Apply(ctx context.Context, cs *idsync.ChangeSet) error {
 	fp := cs.Connector() + "@" + strconv.Itoa(s.versions[cs.Connector()])
 	if s.bug == "racycheck" { // checks the fingerprint apart from the writes
 		s.mu.Unlock()
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 		s.mu.Lock()
 	}
 	defer s.mu.Unlock()

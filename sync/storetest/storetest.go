@@ -9,11 +9,17 @@
 //     property order of the EntityType given to Resources; composite keys,
 //     unicode, nulls, long values, quotes, commas and newlines survive.
 //   - UnmappedPropertiesSurvive: a mapping that covers fewer properties
-//     reads and writes only those; the store keeps the others.
-//   - ApplyIsAtomic: a failure injected on the first, a middle or the last
-//     write, a change set that cannot be read to its end, a cancelled
-//     context and a deadline each leave the whole store and its
-//     fingerprint as they were; a normal run then applies everything.
+//     reads and writes only those; the store keeps the others. Resources
+//     returns the properties of the EntityType it is given, in its order,
+//     also none for an EntityType holding only a name.
+//   - ApplyIsAtomic: a failure injected after the first write, in the
+//     middle or on the last write (InjectedFailure), a change set that
+//     cannot be read to its end (UnreadableChangeSet), a context cancelled
+//     before Apply (CancelledContext), at each point where Apply looks at
+//     it (CancelledMidApply), or by a deadline (Deadline) each make Apply
+//     fail and leave the whole store and its fingerprint as they were (or,
+//     for a cancellation, make it succeed and apply everything); a normal
+//     run then applies everything.
 //   - FingerprintChangesOnEveryWriteOnly: reads, scans and plans leave the
 //     fingerprint alone; every successful Apply of the connector changes
 //     it to a value never seen before; a failed or stale Apply does not.

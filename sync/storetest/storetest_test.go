@@ -55,7 +55,7 @@ func TestKitCatchesBugs(t *testing.T) {
 	}{
 		{"nonatomic", "ApplyIsAtomic/InjectedFailure", false},
 		{"nonatomic", "ApplyIsAtomic/UnreadableChangeSet", true},
-		{"nonatomic", "ApplyIsAtomic/Deadline", true},
+		{"nonatomic", "ApplyIsAtomic/CancelledMidApply", true},
 		{"nostalecheck", "StalePlanIsRefused", false},
 		{"racycheck", "StalePlanIsRefused", false},
 		{"fpchanges", "FingerprintChangesOnEveryWriteOnly", false},
@@ -76,7 +76,7 @@ func TestKitCatchesBugs(t *testing.T) {
 			for _, part := range strings.Split("TestNaive/"+c.clause, "/") {
 				pattern = append(pattern, "^"+regexp.QuoteMeta(part)+"$")
 			}
-			cmd := exec.Command(os.Args[0], "-test.run="+strings.Join(pattern, "/"), "-test.v", "-test.count=1")
+			cmd := exec.Command(os.Args[0], "-test.run="+strings.Join(pattern, "/"), "-test.v", "-test.count=1", "-test.timeout=3m")
 			cmd.Env = append(os.Environ(), "STORETEST_NAIVE_BUG="+c.bug)
 			if c.noFaults {
 				cmd.Env = append(cmd.Env, "STORETEST_NAIVE_NOFAULTS=1")
