@@ -29,10 +29,6 @@ type arena struct {
 	mem       int64
 }
 
-func newArena(chunkSize int) *arena {
-	return &arena{chunkSize: chunkSize}
-}
-
 func (a *arena) len() int { return len(a.index) }
 
 // rec returns the record that e locates.
@@ -107,7 +103,7 @@ func (a *arena) sort(compare func(a, b []byte) int) {
 		if c := compare(a.rec(x), a.rec(y)); c != 0 {
 			return c
 		}
-		if false {
+		if x.chunk != y.chunk {
 			return cmp.Compare(x.chunk, y.chunk)
 		}
 		if x.off != y.off {

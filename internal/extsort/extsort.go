@@ -1,10 +1,12 @@
 // Package extsort sorts more records than fit in memory.
 //
-// A Sorter collects opaque byte records in large arena chunks until a memory
+// A Sorter copies opaque byte records into large arena chunks until a memory
 // budget is reached; it then sorts what it holds and spills it to a temporary
 // run file. Sort merges the runs, and whatever is still in memory, into one
 // ordered stream, so memory stays bounded by the budget however large the
-// input. When nothing was spilled, everything happens in memory.
+// input. When nothing was spilled, everything happens in memory. Either way
+// records are sorted in cache-sized blocks that are then merged, which is
+// faster than sorting a large index at once.
 //
 // The sort is stable: records that compare equal come out in the order they
 // were added, across spills too. Callers encode their key at the start of
@@ -18,9 +20,9 @@ import (
 	"os"
 )
 
-// DefaultMemoryBudget is the budget used when Options.MemoryBudget is zero:
-// 256 MiB, room for a few million typical records in memory while leaving
-// most of a laptop's memory free.
+// DefaultMemoryBudget is the budget used when Options.MemoryBudget is not
+// set: 256 MiB, room for two million records of 100 bytes while leaving most
+// of a laptop's memory free.
 const DefaultMemoryBudget = 256 << 20
 
 // ErrFinished is returned by Add and Sort once a Sorter has been sorted or
@@ -42,7 +44,9 @@ type Options struct {
 	// index that orders them. When adding a record would exceed it, the
 	// records held so far are sorted and spilled to a temporary file. A
 	// single record larger than the budget is still accepted. Merging runs
-	// uses read buffers of about a quarter of the budget on top of it.
+	// uses buffers of up to a quarter of the budget on top of it, so the
+	// Sorter's peak is about 1.25 times the budget; the process's also
+	// depends on the garbage the caller makes (see GOGC and GOMEMLIMIT).
 	// Zero or negative means DefaultMemoryBudget.
 	MemoryBudget int64
 
@@ -108,7 +112,7 @@ func New(compare func(a, b []byte) int, opts *Options) *Sorter {
 		dir:    dir,
 		ioSize: ioSize,
 		fanIn:  fanIn,
-		arena:  newArena(int(min(max(budget/16, 64), 1<<20))),
+		arena:  &arena{chunkSize: int(min(max(budget/16, 64), 1<<20))},
 	}
 }
 
@@ -181,19 +185,12 @@ func (s *Sorter) Sort(ctx context.Context) (*Iterator, error) {
 		return nil, s.fail(err)
 	}
 
-	it := &Iterator{ctx: ctx}
-	srcs := make([]source, 0, len(s.runs)+1)
-	for _, r := range s.runs {
-		rr, err := s.openRun(r)
-		if err != nil {
-			it.Close()
-			return nil, s.fail(err)
-		}
-		it.runs = append(it.runs, rr)
-		srcs = append(srcs, rr)
+	readers, err := s.openRuns(s.runs)
+	if err != nil {
+		return nil, s.fail(err)
 	}
-	srcs = append(srcs, tail.sources()...)
-	it.src = merged(s.cmp, srcs)
+	srcs := append(sources(readers), tail.sources()...)
+	it := &Iterator{ctx: ctx, src: merged(s.cmp, srcs), runs: readers}
 	// The iterator owns the files and the memory now.
 	s.runs, s.arena, s.err = nil, nil, ErrFinished
 	return it, nil
@@ -227,33 +224,19 @@ func (s *Sorter) compact(ctx context.Context, limit int) error {
 
 // mergeRuns merges runs into a new run and removes them.
 func (s *Sorter) mergeRuns(ctx context.Context, runs []run) (run, error) {
-	readers := make([]*runReader, 0, len(runs))
-	srcs := make([]source, 0, len(runs))
-	closeAll := func() (err error) {
-		for _, rr := range readers {
-			err = errors.Join(err, rr.f.Close())
-		}
-		return err
-	}
-	for _, r := range runs {
-		rr, err := s.openRun(r)
-		if err != nil {
-			closeAll()
-			return run{}, err
-		}
-		readers = append(readers, rr)
-		srcs = append(srcs, rr)
-	}
-	out, err := s.writeRun(ctx, newMerger(s.cmp, srcs))
-	err = errors.Join(err, closeAll())
+	readers, err := s.openRuns(runs)
 	if err != nil {
-		if out.path != "" {
-			os.Remove(out.path)
-		}
+		return run{}, err
+	}
+	out, err := s.writeRun(ctx, newMerger(s.cmp, sources(readers)))
+	for _, r := range readers {
+		r.f.Close() // read only: nothing to lose
+	}
+	if err != nil {
 		return run{}, err
 	}
 	for _, r := range runs {
-		os.Remove(r.path) // best effort: the new run replaces it either way
+		os.Remove(r.path) // the new run replaces it; fail or Close retry otherwise
 	}
 	s.merges++
 	return out, nil

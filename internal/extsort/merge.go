@@ -18,42 +18,46 @@ type source interface {
 
 // writeRun creates a run file holding the records of src, each preceded by
 // its length as a uvarint. On error the file is removed.
-func (s *Sorter) writeRun(ctx context.Context, src source) (r run, err error) {
+func (s *Sorter) writeRun(ctx context.Context, src source) (run, error) {
 	f, err := os.CreateTemp(s.dir, tempPattern)
 	if err != nil {
 		return run{}, fmt.Errorf("extsort: %w", err)
 	}
-	r.path = f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(r.path)
-		}
-	}()
 	w := bufio.NewWriterSize(f, s.ioSize)
+	n, err := copyRecords(ctx, w, src)
+	if err == nil {
+		if err = errors.Join(w.Flush(), f.Close()); err != nil {
+			err = fmt.Errorf("extsort: %w", err)
+		}
+	} else {
+		f.Close()
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return run{}, err
+	}
+	return run{path: f.Name(), n: n}, nil
+}
+
+// copyRecords writes the records of src to w and returns how many there were.
+// Write errors name the file (they are *fs.PathError).
+func copyRecords(ctx context.Context, w *bufio.Writer, src source) (n int64, err error) {
 	var hdr [binary.MaxVarintLen64]byte
-	for ; ; r.n++ {
-		if r.n%checkEvery == 0 {
+	for ; ; n++ {
+		if n%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
-				return r, err
+				return n, err
 			}
 		}
 		rec, ok, err := src.next()
-		if err != nil {
-			return r, err
-		}
-		if !ok {
-			break
+		if err != nil || !ok {
+			return n, err
 		}
 		w.Write(binary.AppendUvarint(hdr[:0], uint64(len(rec))))
 		if _, err := w.Write(rec); err != nil { // errors stick, so this sees both
-			return r, fmt.Errorf("extsort: write run %s: %w", r.path, err)
+			return n, fmt.Errorf("extsort: %w", err)
 		}
 	}
-	if err := errors.Join(w.Flush(), f.Close()); err != nil {
-		return r, fmt.Errorf("extsort: write run %s: %w", r.path, err)
-	}
-	return r, nil
 }
 
 // runReader reads the records of a run file.
@@ -66,18 +70,35 @@ type runReader struct {
 	buf  []byte
 }
 
-func (s *Sorter) openRun(r run) (*runReader, error) {
-	f, err := os.Open(r.path)
-	if err != nil {
-		return nil, fmt.Errorf("extsort: %w", err)
+// openRuns opens runs for reading. On error it closes those it opened.
+func (s *Sorter) openRuns(runs []run) ([]*runReader, error) {
+	readers := make([]*runReader, 0, len(runs))
+	for _, r := range runs {
+		f, err := os.Open(r.path)
+		if err != nil {
+			for _, rr := range readers {
+				rr.f.Close()
+			}
+			return nil, fmt.Errorf("extsort: %w", err)
+		}
+		readers = append(readers, &runReader{
+			path: r.path,
+			f:    f,
+			r:    bufio.NewReaderSize(f, s.ioSize),
+			left: r.n,
+			max:  s.maxLen,
+		})
 	}
-	return &runReader{
-		path: r.path,
-		f:    f,
-		r:    bufio.NewReaderSize(f, s.ioSize),
-		left: r.n,
-		max:  s.maxLen,
-	}, nil
+	return readers, nil
+}
+
+// sources returns readers as sources.
+func sources(readers []*runReader) []source {
+	srcs := make([]source, len(readers))
+	for i, r := range readers {
+		srcs[i] = r
+	}
+	return srcs
 }
 
 func (r *runReader) next() ([]byte, bool, error) {
