@@ -246,13 +246,18 @@ func (d *differ) storeLinks(ctx context.Context, a *entitytype.Association) (*cu
 
 // merge walks two sorted cursors together, calling fn with the record of
 // each side for every key (nil for the side that lacks it).
-func merge(ctx context.Context, nw, cur *cursor, fn func(n, c []byte) error) error {
+// Every 64Ki keys it checks ctx and calls tick (if not nil) with the
+// number of keys merged.
+func merge(ctx context.Context, nw, cur *cursor, tick func(int64), fn func(n, c []byte) error) error {
 	nw.advance()
 	cur.advance()
-	for i := 0; !nw.done || !cur.done; i++ {
-		if i&4095 == 0 {
+	for i := int64(1); !nw.done || !cur.done; i++ {
+		if i&(1<<16-1) == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if tick != nil {
+				tick(i)
 			}
 		}
 		var err error
@@ -316,7 +321,7 @@ func (d *differ) entityType(ctx context.Context, i int, out *EntityTypeChanges) 
 	sets := map[string]int64{}
 	touched := make([]int64, len(t.Properties))
 	var buf, set []byte
-	err = merge(ctx, nw, cur, func(n, c []byte) error {
+	err = merge(ctx, nw, cur, d.tick(pt.Name), func(n, c []byte) error {
 		var key []byte
 		var op Op = Merge
 		if n != nil {
@@ -411,6 +416,16 @@ func (d *differ) entityType(ctx context.Context, i int, out *EntityTypeChanges) 
 	return nil
 }
 
+// tick reports the diff's progress on one table.
+func (d *differ) tick(name string) func(int64) {
+	if d.opts.Progress == nil {
+		return nil
+	}
+	return func(n int64) {
+		d.opts.Progress(Progress{Connector: d.p.Connector, Step: "diff", Name: name, Done: n, Total: -1})
+	}
+}
+
 func lineOf(r []byte) int {
 	f := rec.Split(r)
 	f.Next()
@@ -452,7 +467,7 @@ func (d *differ) association(ctx context.Context, i int, out *AssociationChanges
 		buf = rec.AppendBytes(buf, []byte{byte(op)})
 		return w.write(buf)
 	}
-	err = merge(ctx, nw, cur, func(n, c []byte) error {
+	err = merge(ctx, nw, cur, d.tick(pt.Name), func(n, c []byte) error {
 		var op Op = Merge
 		if n != nil {
 			f := rec.Split(n)

@@ -143,7 +143,7 @@ func writeDelta(ctx context.Context, dir string, t *PreparedTable, prevPath stri
 	}
 	defer w.abort()
 	var buf []byte
-	err = merge(ctx, nw, old, func(n, c []byte) error {
+	err = merge(ctx, nw, old, nil, func(n, c []byte) error {
 		switch {
 		case c == nil:
 			return w.write(n)
