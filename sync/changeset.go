@@ -103,9 +103,9 @@ type Hint struct {
 // String reads like "98 % of 20,000 updates change only hireDate".
 func (h Hint) String() string {
 	pct := float64(h.Count) * 100 / float64(max(h.Updates, 1))
-	digits := 0
-	if pct < 10 && pct != float64(int64(pct)) {
-		digits = 1
+	digits := 1
+	if pct == float64(int64(pct)) {
+		digits = 0
 	}
 	return fmt.Sprintf("%s %% of %s updates change only %s",
 		strconv.FormatFloat(pct, 'f', digits, 64), group(h.Updates), strings.Join(h.Properties, ", "))

@@ -347,7 +347,8 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	log := e.log.With("connector", model.Name, "run", run.ID, "mode", mode)
 	log.Info("run started", "apply", apply)
 	defer func() {
-		if err != nil && run.State != Blocked {
+		var blocked *BlockedError
+		if err != nil && run.State != Blocked && !errors.As(err, &blocked) {
 			run.State, run.Error = Failed, err.Error()
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				run.State = Cancelled

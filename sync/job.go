@@ -57,7 +57,8 @@ func (r *JobResult) State() State {
 // RunJob runs Export → Prepare → Synchronize for each connector in turn,
 // in the order given (put the connectors whose entity types others
 // reference first: HR before the applications whose users point to HR's
-// organizations). Deactivated connectors are skipped. The error joins
+// organizations). Deactivated connectors (SetActive, or Disabled in their
+// model) are skipped. The error joins
 // every connector's error; errors.Is(err, ErrBlocked) tells that some
 // connector was blocked.
 func (e *Engine) RunJob(ctx context.Context, conns []connector.Connector, opts *JobOptions) (*JobResult, error) {
@@ -72,7 +73,7 @@ func (e *Engine) RunJob(ctx context.Context, conns []connector.Connector, opts *
 		if err != nil {
 			return res, err
 		}
-		if !active {
+		if !active || c.Model().Disabled {
 			e.log.Info("connector deactivated, skipped", "connector", name)
 			res.Connectors = append(res.Connectors, ConnectorResult{Connector: name, Skipped: true})
 			continue

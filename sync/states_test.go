@@ -294,3 +294,32 @@ func TestDeactivatedConnectorSkippedByJobs(t *testing.T) {
 	assert.Equal(t, idsync.Succeeded, res.State())
 	assert.Equal(t, 3, store.Count("SAB_User"))
 }
+
+func TestPlanThatWouldBlockStaysPlanned(t *testing.T) {
+	ctx := context.Background()
+	eng, _ := newEngine(t)
+	conn := memconn.New(sabModel())
+	day1(conn)
+	run, err := eng.Plan(ctx, conn, nil)
+	require.ErrorIs(t, err, idsync.ErrBlocked)
+	assert.Equal(t, idsync.Planned, run.State)
+	saved, err := eng.LoadRun(run.ID)
+	require.NoError(t, err)
+	assert.Equal(t, idsync.Planned, saved.State)
+	blocked, _ := eng.BlockedRun("SAB")
+	assert.Empty(t, blocked, "a dry run does not block the connector")
+	_, err = eng.Cancel(ctx, run.ID)
+	require.NoError(t, err)
+}
+
+func TestDisabledModelSkippedByJobs(t *testing.T) {
+	eng, store := newEngine(t)
+	m := open(sabModel())
+	m.Disabled = true
+	conn := memconn.New(m)
+	day1(conn)
+	res, err := eng.RunJob(context.Background(), []connector.Connector{conn}, nil)
+	require.NoError(t, err)
+	assert.True(t, res.Connectors[0].Skipped)
+	assert.Zero(t, store.Count("SAB_User"))
+}

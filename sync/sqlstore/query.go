@@ -114,8 +114,13 @@ func (s *Store) LinksFrom(ctx context.Context, association, source string) ([]st
 }
 
 // LinksTo returns the sources linking to target by an association, in
-// bytewise order: the groups of a user, for example.
+// bytewise order: the groups of a user, for example. On SQLite, the first
+// call after a bulk Apply builds the index it needs (see Apply), which
+// takes about a second per million links.
 func (s *Store) LinksTo(ctx context.Context, association, target string) ([]string, error) {
+	if s.dialect == SQLite {
+		s.buildReverseIndex(ctx)
+	}
 	return s.keys(ctx, association, `SELECT source FROM idsync_links
 		WHERE assoc_id = (SELECT id FROM idsync_associations WHERE name = ?) AND target = ? ORDER BY source`, target)
 }

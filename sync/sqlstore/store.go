@@ -208,7 +208,7 @@ func sqlitePath(p, query string) (Dialect, string, error) {
 // immediate SQLITE_BUSY errors, write transactions that take the write
 // lock when they begin, and a larger page cache for bulk applies.
 var sqliteParams = url.Values{
-	"_pragma": {"busy_timeout(30000)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-65536)"},
+	"_pragma": {"busy_timeout(30000)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-65536)", "temp_store(memory)"},
 	"_txlock": {"immediate"},
 }
 

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/idsync/idsync/entitytype"
+	idsync "github.com/idsync/idsync/sync"
+	"github.com/idsync/idsync/sync/memstore"
+	"github.com/idsync/idsync/sync/sqlstore"
+)
+
+// openedStore is the store that --store names.
+type openedStore struct {
+	idsync.Store
+	sql   *sqlstore.Store // nil for mem:
+	close func() error
+}
+
+// isMem reports whether url names the in-memory store.
+func isMem(u string) bool { return u == "mem:" || u == "mem" || u == "memory:" }
+
+// checkStoreURL rejects a URL that no store understands (a usage error).
+func checkStoreURL(u string) error {
+	lower := strings.ToLower(u)
+	switch {
+	case isMem(lower),
+		strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"),
+		strings.HasPrefix(lower, "sqlite:"), strings.HasPrefix(lower, "file:"):
+		return nil
+	}
+	switch filepath.Ext(lower) {
+	case ".db", ".sqlite", ".sqlite3":
+		return nil
+	}
+	return usagef("", "unknown store URL %q: want sqlite:PATH, postgres://..., or mem:", redact(u))
+}
+
+// openStore opens the store that url names.
+func openStore(ctx context.Context, u string) (*openedStore, error) {
+	if err := checkStoreURL(u); err != nil {
+		return nil, err
+	}
+	if isMem(strings.ToLower(u)) {
+		return &openedStore{Store: memstore.New(), close: func() error { return nil }}, nil
+	}
+	s, err := sqlstore.Open(ctx, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &openedStore{Store: s, sql: s, close: s.Close}, nil
+}
+
+// redact hides the password of a URL.
+func redact(u string) string {
+	if pu, err := url.Parse(u); err == nil && pu.User != nil {
+		if _, ok := pu.User.Password(); ok {
+			return pu.Redacted()
+		}
+	}
+	return u
+}
+
+// loadConfig reads and validates a configuration file; its errors are
+// configuration errors (exit code 2).
+func loadConfig(cmd, path string) (*entitytype.Config, error) {
+	if path == "" {
+		return nil, usagef(cmd, "--config is required")
+	}
+	cfg, err := entitytype.LoadFile(path)
+	if err != nil {
+		return nil, &configError{err}
+	}
+	return cfg, nil
+}
+
+// selectConnectors returns the models that a plan or run processes: the
+// one named, or all of them in order.
+func selectConnectors(cfg *entitytype.Config, name string) ([]*entitytype.Model, error) {
+	if name == "" {
+		ms := make([]*entitytype.Model, len(cfg.Connectors))
+		for i := range cfg.Connectors {
+			ms[i] = &cfg.Connectors[i]
+		}
+		return ms, nil
+	}
+	var out []*entitytype.Model
+	for _, n := range strings.Split(name, ",") {
+		m := cfg.Connector(strings.TrimSpace(n))
+		if m == nil {
+			var names []string
+			for _, c := range cfg.Connectors {
+				names = append(names, c.Name)
+			}
+			return nil, &configError{fmt.Errorf("no connector %q in the configuration (it has %s)", n, strings.Join(names, ", "))}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// parseMode reads --mode.
+func parseMode(cmd, s string) (idsync.Mode, error) {
+	switch strings.ToLower(s) {
+	case "", "complete":
+		return idsync.Complete, nil
+	case "incremental":
+		return idsync.Incremental, nil
+	}
+	return "", usagef(cmd, "unknown mode %q: want complete or incremental", s)
+}
+
+var errNoMemBrowse = errors.New("the mem: store forgets everything when idsync exits, so there is nothing to browse; use a sqlite: or postgres:// store")
