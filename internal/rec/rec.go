@@ -80,6 +80,10 @@ func (f *Fields) Err() error { return f.err }
 
 // Key returns the first field of r, aliasing r.
 func Key(r []byte) []byte {
+	// Fast path: keys shorter than 128 bytes have a one-byte length.
+	if len(r) > 0 && r[0] < 0x80 && int(r[0]) < len(r) {
+		return r[1 : 1+int(r[0])]
+	}
 	f := Split(r)
 	return f.Next()
 }
