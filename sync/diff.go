@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/idsync/idsync/entitytype"
-	"github.com/idsync/idsync/internal/extsort"
 	"github.com/idsync/idsync/internal/rec"
 )
 
@@ -178,7 +177,7 @@ func seqCursor[T any](ctx context.Context, seq iter.Seq2[T, error], sorted bool,
 			return buf, true, nil
 		}}, nil
 	}
-	s := extsort.New(rec.CompareKeys, &extsort.Options{MemoryBudget: budget, TempDir: tmp})
+	s := newKeySorter(budget, tmp)
 	var buf []byte
 	for v, err := range seq {
 		if err != nil {

@@ -427,7 +427,7 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 			inl = append(inl, inlineAssoc{ai: ai, src: idx[a.Source.Column], tgt: idx[a.Target.Column], sep: sep, conv: conv})
 			mu.Lock()
 			if inline[ai] == nil {
-				inline[ai] = extsort.New(rec.CompareKeys, &extsort.Options{MemoryBudget: p.opts.MemoryBudget / 4, TempDir: p.opts.Dir})
+				inline[ai] = newKeySorter(p.opts.MemoryBudget / 4, p.opts.Dir)
 			}
 			mu.Unlock()
 		}
@@ -441,7 +441,7 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 		}
 	}
 
-	sorter := extsort.New(rec.CompareKeys, &extsort.Options{MemoryBudget: p.opts.MemoryBudget, TempDir: p.opts.Dir})
+	sorter := newKeySorter(p.opts.MemoryBudget, p.opts.Dir)
 	defer sorter.Close()
 	errs := p.rep.table(t.Name, pt)
 	vals := make([]string, len(t.Properties))
@@ -683,6 +683,11 @@ func (p *preparer) writeSorted(ctx context.Context, name string, pt *PreparedTab
 	}
 	pt.Prepared = w.count()
 	return w.close()
+}
+
+// newKeySorter returns a sorter of records by key (see package rec).
+func newKeySorter(budget int64, dir string) *extsort.Sorter {
+	return extsort.New(rec.CompareKeys, &extsort.Options{MemoryBudget: budget, TempDir: dir, Prefix: rec.KeyPrefix})
 }
 
 // keySeed hashes the keys of every keySet of this process.

@@ -186,7 +186,7 @@ func (p *preparer) association(ctx context.Context, i int, sorter *extsort.Sorte
 			return fail(fmt.Errorf("the source entity type %s was not prepared", a.Source.EntityType))
 		}
 	} else {
-		sorter = extsort.New(rec.CompareKeys, &extsort.Options{MemoryBudget: p.opts.MemoryBudget, TempDir: p.opts.Dir})
+		sorter = newKeySorter(p.opts.MemoryBudget, p.opts.Dir)
 		tbl, err := p.ext.Open(ctx, a.Name)
 		if err != nil {
 			return fail(err)

@@ -13,6 +13,7 @@ const maxRecord = math.MaxUint32
 // entry locates one record in an arena. Entries hold no pointers, so the
 // garbage collector does not scan the index.
 type entry struct {
+	prefix          uint64 // Options.Prefix of the record, or 0
 	chunk, off, len uint32
 }
 
@@ -27,6 +28,7 @@ type arena struct {
 	index     []entry
 	chunkSize int
 	mem       int64
+	prefix    func([]byte) uint64
 }
 
 func (a *arena) len() int { return len(a.index) }
@@ -73,7 +75,11 @@ func (a *arena) add(rec []byte) {
 		a.index = slices.Grow(a.index, indexGrowth(old))
 		a.mem += int64(cap(a.index)-old) * entrySize
 	}
-	a.index = append(a.index, entry{uint32(i), uint32(off), uint32(len(rec))})
+	var p uint64
+	if a.prefix != nil {
+		p = a.prefix(rec)
+	}
+	a.index = append(a.index, entry{p, uint32(i), uint32(off), uint32(len(rec))})
 }
 
 // newChunk returns an empty chunk with room for n bytes.
@@ -100,6 +106,9 @@ const blockLen = 1 << 14
 // This is faster than slices.SortStableFunc, which moves entries more.
 func (a *arena) sort(compare func(a, b []byte) int) {
 	byRecord := func(x, y entry) int {
+		if x.prefix != y.prefix {
+			return cmp.Compare(x.prefix, y.prefix)
+		}
 		if c := compare(a.rec(x), a.rec(y)); c != 0 {
 			return c
 		}

@@ -52,6 +52,12 @@ type Options struct {
 
 	// TempDir is the directory for spill files; "" means os.TempDir().
 	TempDir string
+
+	// Prefix, when set, returns an order-preserving 64-bit prefix of a
+	// record's sort key: compare(a, b) < 0 must imply Prefix(a) <=
+	// Prefix(b). In-memory sorting compares prefixes first and calls
+	// compare only on ties, which saves most lookups of the records.
+	Prefix func(rec []byte) uint64
 }
 
 // A Sorter accumulates records and sorts them, spilling to temporary files
@@ -112,7 +118,7 @@ func New(compare func(a, b []byte) int, opts *Options) *Sorter {
 		dir:    dir,
 		ioSize: ioSize,
 		fanIn:  fanIn,
-		arena:  &arena{chunkSize: int(min(max(budget/16, 64), 1<<20))},
+		arena:  &arena{chunkSize: int(min(max(budget/16, 64), 1<<20)), prefix: opts.Prefix},
 	}
 }
 

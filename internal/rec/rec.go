@@ -91,6 +91,14 @@ func Key(r []byte) []byte {
 // CompareKeys orders records by their first field, bytewise.
 func CompareKeys(a, b []byte) int { return bytes.Compare(Key(a), Key(b)) }
 
+// KeyPrefix returns the first 8 bytes of r's key as a big-endian number,
+// zero-padded: an order-preserving prefix for CompareKeys.
+func KeyPrefix(r []byte) uint64 {
+	var b [8]byte
+	copy(b[:], Key(r))
+	return binary.BigEndian.Uint64(b[:])
+}
+
 // Writer writes length-framed records to a buffered stream.
 type Writer struct {
 	w   *bufio.Writer

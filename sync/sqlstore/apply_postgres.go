@@ -59,7 +59,7 @@ func (s *Store) applyPgx(ctx context.Context, conn *pgx.Conn, cs *idsync.ChangeS
 	if err != nil {
 		return err
 	}
-	a := &pgApplier{ctx: ctx, tx: tx, cs: cs, count: &writeCounter{ctx: ctx, failAfter: s.opts.FailAfter}}
+	a := &pgApplier{ctx: ctx, tx: tx, cs: cs, count: &writeCounter{ctx: ctx, failAfter: int(s.failAfter.Load())}}
 	for _, e := range cs.EntityTypes() {
 		if e.Inserted > 0 {
 			if err := a.insertResources(e.Name, types[e.Name]); err != nil {
@@ -215,38 +215,56 @@ func (a *pgApplier) changeResources(name string, tid int64) error {
 	if _, err := a.tx.Exec(a.ctx, "ANALYZE idsync_apply_resources"); err != nil {
 		return fmt.Errorf("sqlstore: apply %s: %w", name, err)
 	}
-	if deletes > 0 {
-		tag, err := a.tx.Exec(a.ctx, `DELETE FROM idsync_resources r USING idsync_apply_resources t
-			WHERE t.op = 'D' AND r.type_id = $1 AND r.key = t.key`, tid)
-		if err != nil {
-			return fmt.Errorf("sqlstore: apply %s: %w", name, err)
-		}
-		if n := tag.RowsAffected(); n != deletes {
-			return a.missing(name, tid, "delete", 'D', deletes-n)
-		}
-	}
 	if updates > 0 {
-		tag, err := a.tx.Exec(a.ctx, `UPDATE idsync_resources r SET props = jsonb_strip_nulls(r.props || t.patch)
+		ok, err := a.execCounted(updates, `UPDATE idsync_resources r SET props = jsonb_strip_nulls(r.props || t.patch)
 			FROM idsync_apply_resources t WHERE t.op = 'U' AND r.type_id = $1 AND r.key = t.key`, tid)
 		if err != nil {
 			return fmt.Errorf("sqlstore: apply %s: %w", name, err)
 		}
-		if n := tag.RowsAffected(); n != updates {
-			return a.missing(name, tid, "update", 'U', updates-n)
+		if !ok {
+			return a.missing(name, tid, "update", "U")
+		}
+	}
+	if deletes > 0 {
+		ok, err := a.execCounted(deletes, `DELETE FROM idsync_resources r USING idsync_apply_resources t
+			WHERE t.op = 'D' AND r.type_id = $1 AND r.key = t.key`, tid)
+		if err != nil {
+			return fmt.Errorf("sqlstore: apply %s: %w", name, err)
+		}
+		if !ok {
+			return a.missing(name, tid, "delete", "D")
 		}
 	}
 	return nil
 }
 
-// missing names a key that an update or delete did not find.
-func (a *pgApplier) missing(name string, tid int64, what string, op byte, n int64) error {
+// execCounted runs a statement that must change want rows. If it changes
+// another number, it is undone (to a savepoint), so that the caller can
+// tell which rows were missing.
+func (a *pgApplier) execCounted(want int64, query string, args ...any) (bool, error) {
+	if _, err := a.tx.Exec(a.ctx, "SAVEPOINT idsync_counted"); err != nil {
+		return false, err
+	}
+	tag, err := a.tx.Exec(a.ctx, query, args...)
+	if err != nil {
+		return false, err
+	}
+	if tag.RowsAffected() != want {
+		_, err := a.tx.Exec(a.ctx, "ROLLBACK TO SAVEPOINT idsync_counted")
+		return false, err
+	}
+	_, err = a.tx.Exec(a.ctx, "RELEASE SAVEPOINT idsync_counted")
+	return true, err
+}
+
+// missing names a key that an update or delete does not find.
+func (a *pgApplier) missing(name string, tid int64, what, op string) error {
 	var key string
 	err := a.tx.QueryRow(a.ctx, `SELECT t.key FROM idsync_apply_resources t WHERE t.op = $2
 		AND NOT EXISTS (SELECT FROM idsync_resources r WHERE r.type_id = $1 AND r.key = t.key) ORDER BY t.key LIMIT 1`,
-		tid, string(op)).Scan(&key)
-	if op == 'D' || err != nil {
-		// Deleted rows are gone: the keys that were missing cannot be told apart.
-		return staleError("%s of %d missing keys of %s", what, n, name)
+		tid, op).Scan(&key)
+	if err != nil {
+		return fmt.Errorf("sqlstore: apply %s: %w", name, err)
 	}
 	return staleError("%s of missing key %s %q", what, name, key)
 }
@@ -285,13 +303,20 @@ func (a *pgApplier) deleteLinks(name string, aid int64) error {
 	if _, err := a.tx.Exec(a.ctx, "ANALYZE idsync_apply_links"); err != nil {
 		return fmt.Errorf("sqlstore: apply %s: %w", name, err)
 	}
-	tag, err := a.tx.Exec(a.ctx, `DELETE FROM idsync_links l USING idsync_apply_links t
+	ok, err := a.execCounted(n, `DELETE FROM idsync_links l USING idsync_apply_links t
 		WHERE l.assoc_id = $1 AND l.source = t.source AND l.target = t.target`, aid)
 	if err != nil {
 		return fmt.Errorf("sqlstore: apply %s: %w", name, err)
 	}
-	if tag.RowsAffected() != n {
-		return staleError("delete of %d missing links of %s", n-tag.RowsAffected(), name)
+	if !ok {
+		var source, target string
+		err := a.tx.QueryRow(a.ctx, `SELECT t.source, t.target FROM idsync_apply_links t WHERE NOT EXISTS
+			(SELECT FROM idsync_links l WHERE l.assoc_id = $1 AND l.source = t.source AND l.target = t.target)
+			ORDER BY t.source, t.target LIMIT 1`, aid).Scan(&source, &target)
+		if err != nil {
+			return fmt.Errorf("sqlstore: apply %s: %w", name, err)
+		}
+		return staleError("delete of missing link %s %q → %q", name, source, target)
 	}
 	return nil
 }

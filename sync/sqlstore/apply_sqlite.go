@@ -64,7 +64,7 @@ func (s *Store) applySQLite(ctx context.Context, cs *idsync.ChangeSet) (err erro
 	var readErr error
 	go func() {
 		defer close(batches)
-		readErr = readBatches(rctx, cs, types, assocs, s.opts.FailAfter, batches)
+		readErr = readBatches(rctx, cs, types, assocs, int(s.failAfter.Load()), batches)
 	}()
 	w := &sqliteWriter{ctx: ctx, db: s.db, tx: tx, stmts: map[string]*sql.Stmt{}, sql: map[[2]int]string{}}
 	for b := range batches {

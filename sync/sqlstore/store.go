@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
@@ -58,7 +59,9 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	ownDB   bool
-	opts    Options
+
+	// failAfter is Options.FailAfter; the storetest harness changes it.
+	failAfter atomic.Int64
 
 	// SQLite: the main database file, for the lock files ("" in memory).
 	path string
@@ -124,7 +127,7 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, opts *Options) (*Stor
 	}
 	s := &Store{db: db, dialect: dialect, locks: map[string]bool{}}
 	if opts != nil {
-		s.opts = *opts
+		s.failAfter.Store(int64(opts.FailAfter))
 	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
