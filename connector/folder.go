@@ -21,6 +21,10 @@ import (
 type Folder struct {
 	Dir   string
 	Model *entitytype.Model
+	// Source, when set, is the folder the files were copied from: errors
+	// and reports name the files there, which a person knows, rather than
+	// the copies in Dir.
+	Source string
 }
 
 // Open implements Extraction.
@@ -32,7 +36,11 @@ func (f Folder) Open(ctx context.Context, name string) (Table, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s has no file of its own in %s", ErrNotExported, name, f.Model.Name)
 	}
-	r, err := extract.Open(filepath.Join(f.Dir, file), opts)
+	shown := filepath.Join(f.Dir, file)
+	if f.Source != "" {
+		shown = filepath.Join(f.Source, file)
+	}
+	r, err := extract.OpenAs(filepath.Join(f.Dir, file), shown, opts)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s: no file %s in %s", ErrNotExported, name, file, f.Dir)
 	}

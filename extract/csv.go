@@ -103,16 +103,24 @@ func (s *csvSource) error(rec []string, err error) error {
 		line := s.lastLine + strings.Count(s.last, "\n") + 1
 		s.err = &ParseError{File: s.name, Line: line, Err: fmt.Errorf("%w: more than %d bytes", ErrRecordTooLong, s.max)}
 	case errors.As(err, &pe):
-		s.advance()
-		s.last, s.lastLine = "", pe.Line
 		if pe.Err == csv.ErrFieldCount {
-			return &ParseError{File: s.name, Line: pe.Line,
-				Err: fmt.Errorf("%w: %d, header has %d", ErrFieldCount, len(rec), s.csv.FieldsPerRecord)}
+			err = fmt.Errorf("%w: %d, header has %d", ErrFieldCount, len(rec), s.csv.FieldsPerRecord)
+		} else {
+			err = pe.Err
 		}
-		e := &ParseError{File: s.name, Line: pe.Line, Column: pe.Column, Err: pe.Err}
+		e := &ParseError{File: s.name, Line: pe.Line, Column: pe.Column, Err: err}
+		if pe.Err == csv.ErrFieldCount {
+			e.Column = 0
+		}
 		if pe.StartLine != pe.Line {
 			e.StartLine = pe.StartLine
 		}
+		if !errors.Is(e, ErrBadRecord) {
+			s.err = e
+			return e
+		}
+		s.advance()
+		s.last, s.lastLine = "", pe.Line
 		return e
 	default:
 		s.err = &ParseError{File: s.name, Err: err}

@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"strconv"
@@ -30,6 +31,12 @@ var (
 	// holds a control character that XML cannot represent or is longer
 	// than 32767 characters.
 	ErrCellValue = errors.New("value cannot be stored in an XLSX cell")
+
+	// ErrBadRecord is matched by the errors of Reader.Read that concern a
+	// single record, after which Read can go on with the next one: a
+	// record with the wrong number of fields, invalid UTF-8, or a CSV
+	// syntax error within one line.
+	ErrBadRecord = errors.New("bad record")
 )
 
 // A ParseError reports bad input in a file. Line and Column are 1-based and
@@ -68,6 +75,19 @@ func (e *ParseError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *ParseError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrBadRecord and e concerns a single record.
+func (e *ParseError) Is(target error) bool {
+	if target != ErrBadRecord {
+		return false
+	}
+	if errors.Is(e.Err, ErrFieldCount) || errors.Is(e.Err, ErrInvalidUTF8) {
+		return true
+	}
+	// A syntax error over several lines leaves unknown which of them are
+	// records: a missing quote may have merged several.
+	return e.StartLine == 0 && (errors.Is(e.Err, csv.ErrBareQuote) || errors.Is(e.Err, csv.ErrQuote))
+}
 
 // A HeaderError reports columns requested from [Reader.Columns] that cannot
 // be located in a file's header.

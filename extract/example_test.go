@@ -1,6 +1,7 @@
 package extract_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -60,9 +61,12 @@ func ExampleReader_Read_errors() {
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
+		if errors.Is(err, extract.ErrBadRecord) {
 			fmt.Println(err) // report the bad record and go on
 			continue
+		}
+		if err != nil {
+			log.Fatal(err)
 		}
 		fmt.Println(rec)
 	}

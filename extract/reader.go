@@ -82,16 +82,20 @@ type Reader struct {
 // Open opens the file at path, reading it as XLSX if its extension is
 // .xlsx or .xlsm (in any case) and as CSV otherwise. Errors name the file
 // by path.
-func Open(path string, opts *Options) (*Reader, error) {
+func Open(path string, opts *Options) (*Reader, error) { return OpenAs(path, path, opts) }
+
+// OpenAs is Open naming the file name in errors instead of its path: a
+// copy read in place of the file a person knows, for example.
+func OpenAs(path, name string, opts *Options) (*Reader, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".xlsx", ".xlsm":
-		return openXLSX(path, opts)
+		return openXLSX(path, name, opts)
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("extract: %w", err)
 	}
-	r, err := NewCSVReader(f, path, opts)
+	r, err := NewCSVReader(f, name, opts)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -183,18 +187,20 @@ func (r *Reader) HeaderWarnings() []string {
 // holds one field per header column; its slice may be overwritten by the
 // next call to Read, so copy it to keep it (its strings may be kept).
 //
-// After an error wrapping ErrFieldCount or ErrInvalidUTF8, or a CSV syntax
-// error, Read may be called again to go on with the next record; any other
-// error is returned again by every later call.
+// After an error matching ErrBadRecord, Read may be called again to go on
+// with the next record; any other error is returned again by every later
+// call.
 func (r *Reader) Read() ([]string, error) {
 	rec, line, err := r.src.read()
-	r.line = line
+	if err == nil {
+		r.line = line
+	}
 	return rec, err
 }
 
-// Line returns the line of the record last read: for CSV, the physical
-// line where it starts; for XLSX, its row number. The header is on line 1
-// unless preceded by blank lines.
+// Line returns the line of the record last read without error: for CSV,
+// the physical line where it starts; for XLSX, its row number. Before the
+// first record, it is the line of the header, usually 1.
 func (r *Reader) Line() int { return r.line }
 
 // Close releases the resources of the Reader and closes the file opened by

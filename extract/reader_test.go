@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"encoding/csv"
 	"errors"
 	"io"
 	"reflect"
@@ -416,10 +417,10 @@ func TestCSVBadSeparator(t *testing.T) {
 // TestCSVContinue checks that Read goes on after an error in a record.
 func TestCSVContinue(t *testing.T) {
 	r := newCSV(t, "id,name\n1,Ann,x\n2,B\xffb\n3,\"C\"y\n4,Dan\n", nil)
-	for _, want := range []error{ErrFieldCount, ErrInvalidUTF8, nil} {
+	for _, want := range []error{ErrFieldCount, ErrInvalidUTF8, csv.ErrQuote} {
 		_, err := r.Read()
-		if err == nil || (want != nil && !errors.Is(err, want)) {
-			t.Fatalf("Read() error = %v; want %v", err, want)
+		if !errors.Is(err, want) || !errors.Is(err, ErrBadRecord) {
+			t.Fatalf("Read() error = %v; want %v, a bad record", err, want)
 		}
 	}
 	rec, err := r.Read()
@@ -521,5 +522,24 @@ func TestCSVRecordLimit(t *testing.T) {
 	r = newCSV(t, "id,name\n"+rec, &Options{MaxRecordBytes: 100})
 	if _, err := r.Read(); !errors.Is(err, ErrRecordTooLong) {
 		t.Errorf("Read() error = %v; want %v", err, ErrRecordTooLong)
+	}
+}
+
+// TestCSVPermanentErrors checks that errors after which records cannot be
+// told apart stop reading.
+func TestCSVPermanentErrors(t *testing.T) {
+	for _, input := range []string{
+		"id,name\n1,\"Ann\n2,Bob\"x\n3,Cy\n",
+		"id,name\n1,\"Ann\n2,Bob\n3,Cy\n",
+		"id,name\n1," + strings.Repeat("x", 2000) + "\n2,Bob\n",
+	} {
+		r := newCSV(t, input, &Options{MaxRecordBytes: 1000})
+		_, err := r.Read()
+		if err == nil || errors.Is(err, ErrBadRecord) {
+			t.Fatalf("reading %.30q: error %v; want a permanent error", input, err)
+		}
+		if _, again := r.Read(); again != err {
+			t.Errorf("reading %.30q: error %v, then %v; want the same", input, err, again)
+		}
 	}
 }

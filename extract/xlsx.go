@@ -39,7 +39,7 @@ func NewXLSXReader(r io.Reader, name string, opts *Options) (*Reader, error) {
 	})
 }
 
-func openXLSX(path string, opts *Options) (*Reader, error) {
+func openXLSX(path, name string, opts *Options) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("extract: %w", err)
@@ -51,9 +51,9 @@ func openXLSX(path string, opts *Options) (*Reader, error) {
 		zr, err = checkZip(f, fi.Size())
 	}
 	if err != nil {
-		return nil, &ParseError{File: path, Err: err}
+		return nil, &ParseError{File: name, Err: err}
 	}
-	return newXLSXReader(path, opts, zr, func() (*excelize.File, error) {
+	return newXLSXReader(name, opts, zr, func() (*excelize.File, error) {
 		return excelize.OpenFile(path)
 	})
 }

@@ -303,7 +303,7 @@ func TestXLSXRows(t *testing.T) {
 		{rec: []string{"", "1", "Ann", ""}, line: 3},
 		{rec: []string{"", "2", "", ""}, line: 5},
 		{rec: []string{"", "", "Bob", ""}, line: 6},
-		{err: "extract: rows.xlsx:7:5: wrong number of fields: value beyond the 4 columns of the header", line: 7},
+		{err: "extract: rows.xlsx:7:5: wrong number of fields: value beyond the 4 columns of the header", line: 6},
 		{rec: []string{"", "4", "", ""}, line: 8},
 	}
 	for _, w := range want {

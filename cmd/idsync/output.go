@@ -106,19 +106,15 @@ type view struct {
 	// planOnly is true for a plan (dry run).
 	planOnly bool
 	summary  *idsync.Report // the prepare summary, nil if none
-	// input is the --input folder, whose files the run's export folder
-	// copies: messages name them rather than the copies.
-	input string
 }
 
-// errText returns the run's error message with the paths of its export
-// folder rewritten to the input folder.
+// errText returns the run's error message.
 func (v *view) errText() string {
 	if v.err != nil {
-		return localize(v.err, v.run, v.input).Error()
+		return v.err.Error()
 	}
-	if v.run != nil && v.run.Error != "" {
-		return localize(errors.New(v.run.Error), v.run, v.input).Error()
+	if v.run != nil {
+		return v.run.Error
 	}
 	return ""
 }

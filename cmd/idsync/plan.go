@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/idsync/idsync/connector"
 	"github.com/idsync/idsync/connector/csvconn"
@@ -110,7 +109,7 @@ func (c *cli) plan(o *opts, apply bool) error {
 	var views []*view
 	var stopped string
 	for _, m := range models {
-		v := &view{name: m.Name, planOnly: !apply, input: o.input}
+		v := &view{name: m.Name, planOnly: !apply}
 		cr := byName[m.Name]
 		switch {
 		case m.Disabled:
@@ -198,29 +197,6 @@ func (c *cli) report(cmd string, o *opts, views []*view, mode idsync.Mode, state
 	}
 	return code
 }
-
-// localize rewrites paths of the run's export folder in an error to the
-// input folder the files were copied from, so that the message names the
-// file the user gave.
-func localize(err error, r *idsync.Run, input string) error {
-	if r == nil || input == "" {
-		return err
-	}
-	export := filepath.Join(r.Dir(), "export") + string(filepath.Separator)
-	msg := err.Error()
-	if !strings.Contains(msg, export) {
-		return err
-	}
-	return &wrapped{msg: strings.ReplaceAll(msg, export, filepath.Clean(input)+string(filepath.Separator)), err: err}
-}
-
-type wrapped struct {
-	msg string
-	err error
-}
-
-func (w *wrapped) Error() string { return w.msg }
-func (w *wrapped) Unwrap() error { return w.err }
 
 // modelOf returns the connector model holding an entity type or
 // association.

@@ -53,5 +53,5 @@ func (c *Connector) Export(ctx context.Context, dir string) (connector.Extractio
 	if err := connector.CopyFiles(ctx, c.dir, dir, connector.Files(c.model)); err != nil {
 		return nil, err
 	}
-	return connector.Folder{Dir: dir, Model: c.model}, nil
+	return connector.Folder{Dir: dir, Model: c.model, Source: c.dir}, nil
 }
