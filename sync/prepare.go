@@ -427,7 +427,7 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 			inl = append(inl, inlineAssoc{ai: ai, src: idx[a.Source.Column], tgt: idx[a.Target.Column], sep: sep, conv: conv})
 			mu.Lock()
 			if inline[ai] == nil {
-				inline[ai] = newKeySorter(p.opts.MemoryBudget / 4, p.opts.Dir)
+				inline[ai] = newKeySorter(p.opts.MemoryBudget/4, p.opts.Dir)
 			}
 			mu.Unlock()
 		}
