@@ -333,16 +333,6 @@ func (e *TableError) Error() string {
 
 func (e *TableError) Unwrap() error { return e.Err }
 
-// column is how one property gets its raw value.
-type column struct {
-	index int // header index, or -1 for an expression
-	expr  *entitytype.Expression
-	args  []int    // header indexes of the expression's columns
-	vals  []string // reused argument buffer
-	conv  *entitytype.Converter
-	name  string // header name, or the expression text, for reports
-}
-
 func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sorter, mu *gosync.Mutex) error {
 	t := &p.model.EntityTypes[i]
 	pt := p.out.EntityTypes[i]
@@ -359,72 +349,30 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 		return nil
 	}
 
-	// Locate every column the mapping needs, all problems at once.
-	var needed []string
-	for _, prop := range t.Properties {
-		if prop.Column != "" {
-			needed = append(needed, prop.Column)
-		}
-	}
-	cols := make([]column, len(t.Properties))
-	for j := range t.Properties {
-		prop := &t.Properties[j]
-		conv, err := entitytype.NewConverter(prop)
-		if err != nil {
-			return fail(err)
-		}
-		cols[j] = column{index: -1, conv: conv, name: prop.Column}
-		if prop.Expression != "" {
-			e, err := entitytype.CompileExpression(prop.Expression, pt.Header)
-			if err != nil {
-				return fail(fmt.Errorf("property %s: %w", prop.Name, err))
-			}
-			cols[j].expr, cols[j].name = e, prop.Expression
-			needed = append(needed, e.Columns()...)
-		}
-	}
-	if t.CommandColumn != "" {
-		needed = append(needed, t.CommandColumn)
-	}
-	// Associations whose links are a multi-valued column of this file.
+	// Associations whose links are a multi-valued column of this table.
 	type inlineAssoc struct {
 		ai, src, tgt int
 		sep          string
 		conv         *entitytype.Converter
 	}
-	var inl []inlineAssoc
+	var extra []string
 	for _, a := range p.model.Associations {
 		if a.Inline && a.Source.EntityType == t.Name {
-			needed = append(needed, a.Source.Column, a.Target.Column)
+			extra = append(extra, a.Source.Column, a.Target.Column)
 		}
 	}
-	idx, err := locate(pt.Source, pt.Header, needed)
+	mapper, idx, err := newRowMapper(t, pt.Source, pt.Header, extra)
 	if err != nil {
 		return fail(err)
 	}
-	for j := range t.Properties {
-		if t.Properties[j].Column != "" {
-			cols[j].index = idx[t.Properties[j].Column]
-		}
-		if e := cols[j].expr; e != nil {
-			for _, c := range e.Columns() {
-				cols[j].args = append(cols[j].args, idx[c])
-			}
-			cols[j].vals = make([]string, len(cols[j].args))
-		}
-	}
-	cmdCol := -1
-	if t.CommandColumn != "" {
-		cmdCol = idx[t.CommandColumn]
-	}
+	var inl []inlineAssoc
 	for ai, a := range p.model.Associations {
 		if a.Inline && a.Source.EntityType == t.Name {
 			conv, err := p.keyConverter(a.Target.EntityType)
 			if err != nil {
 				return fail(err)
 			}
-			sep := a.Target.Separator
-			inl = append(inl, inlineAssoc{ai: ai, src: idx[a.Source.Column], tgt: idx[a.Target.Column], sep: sep, conv: conv})
+			inl = append(inl, inlineAssoc{ai: ai, src: idx[a.Source.Column], tgt: idx[a.Target.Column], sep: a.Target.Separator, conv: conv})
 			mu.Lock()
 			if inline[ai] == nil {
 				inline[ai] = newKeySorter(p.opts.MemoryBudget/4, p.opts.Dir)
@@ -432,21 +380,11 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 			mu.Unlock()
 		}
 	}
-	keyIdx := make([]int, len(t.Key))
-	for k, name := range t.Key {
-		for j := range t.Properties {
-			if t.Properties[j].Name == name {
-				keyIdx[k] = j
-			}
-		}
-	}
 
 	sorter := newKeySorter(p.opts.MemoryBudget, p.opts.Dir)
 	defer sorter.Close()
 	errs := p.rep.table(t.Name, pt)
-	vals := make([]string, len(t.Properties))
 	var buf []byte
-	var keyBuf strings.Builder
 	for {
 		row, err := tbl.Read()
 		if err == io.EOF {
@@ -463,55 +401,9 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 			p.progress("prepare", t.Name, pt.Read)
 		}
 		line := tbl.Line()
-		op := Merge
-		if cmdCol >= 0 {
-			o, ok := ParseOp(row[cmdCol])
-			if !ok {
-				errs.add(BadCommand, line, "", t.CommandColumn, row[cmdCol], "unknown command (want insert, update, delete or merge)")
-				continue
-			}
-			op = o
-		}
-		bad := false
-		for j := range cols {
-			c := &cols[j]
-			raw := ""
-			if c.index >= 0 {
-				raw = row[c.index]
-			} else if c.expr != nil {
-				for k, a := range c.args {
-					c.vals[k] = row[a]
-				}
-				v, err := c.expr.Eval(c.vals)
-				if err != nil {
-					errs.add(InvalidValue, line, "", c.name, "", err.Error())
-					bad = true
-					break
-				}
-				raw = v
-			}
-			v, err := c.conv.Convert(raw)
-			if err != nil {
-				// The key may not be known yet: report after the loop.
-				errs.add(InvalidValue, line, keyHint(t, cols, row), c.name, raw, err.Error())
-				bad = true
-				break
-			}
-			vals[j] = v
-		}
-		if bad {
-			if k := keyHint(t, cols, row); k != "" {
-				errs.protect(k)
-			}
-			continue
-		}
-		key, null := joinKey(vals, keyIdx, &keyBuf)
-		if null {
-			errs.add(NullKey, line, "", strings.Join(t.Key, ","), "", "the key is empty")
-			continue
-		}
-		if strings.IndexByte(key, 0) >= 0 {
-			errs.add(InvalidValue, line, "", strings.Join(t.Key, ","), key, "the key contains a NUL character")
+		key, op, vals, rej := mapper.mapRow(row)
+		if rej != nil {
+			errs.reject(line, rej)
 			continue
 		}
 		buf = rec.AppendString(buf[:0], key)
@@ -525,7 +417,7 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 		}
 		for _, ia := range inl {
 			src := key
-			if len(keyIdx) != 1 {
+			if len(t.Key) != 1 {
 				src = row[ia.src]
 			}
 			for part := range splitMulti(row[ia.tgt], ia.sep) {
@@ -551,46 +443,6 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 		return fail(errors.New("a delta (command column) cannot be synchronized in complete mode"))
 	}
 	return p.writeSorted(ctx, t.Name, pt, sorter, errs, len(t.Properties))
-}
-
-// joinKey returns the key of a row from its values, and whether a part of
-// it is null.
-func joinKey(vals []string, keyIdx []int, b *strings.Builder) (key string, null bool) {
-	if len(keyIdx) == 1 {
-		return vals[keyIdx[0]], vals[keyIdx[0]] == ""
-	}
-	b.Reset()
-	for k, j := range keyIdx {
-		if vals[j] == "" {
-			return "", true
-		}
-		if k > 0 {
-			b.WriteString(entitytype.KeySep)
-		}
-		b.WriteString(vals[j])
-	}
-	return b.String(), false
-}
-
-// keyHint returns the raw key of a row that failed conversion, when the
-// key columns are plain columns, so that the stored resource is protected.
-func keyHint(t *entitytype.EntityType, cols []column, row []string) string {
-	var parts []string
-	for _, name := range t.Key {
-		for j := range t.Properties {
-			if t.Properties[j].Name == name {
-				if cols[j].index < 0 {
-					return ""
-				}
-				v, err := cols[j].conv.Convert(row[cols[j].index])
-				if err != nil || v == "" {
-					return ""
-				}
-				parts = append(parts, v)
-			}
-		}
-	}
-	return strings.Join(parts, entitytype.KeySep)
 }
 
 func splitMulti(s, sep string) func(func(string) bool) {

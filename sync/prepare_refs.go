@@ -193,23 +193,10 @@ func (p *preparer) association(ctx context.Context, i int, sorter *extsort.Sorte
 		}
 		defer tbl.Close()
 		pt.Source, pt.Header = tbl.Name(), append([]string(nil), tbl.Header()...)
-		needed := []string{a.Source.Column, a.Target.Column}
-		if a.CommandColumn != "" {
-			needed = append(needed, a.CommandColumn)
-		}
-		idx, err := locate(pt.Source, pt.Header, needed)
+		mapper, err := newLinkMapper(a, pt.Source, pt.Header, p.keyConverter)
 		if err != nil {
 			return fail(err)
 		}
-		srcConv, err := p.keyConverter(a.Source.EntityType)
-		if err != nil {
-			return fail(err)
-		}
-		tgtConv, err := p.keyConverter(a.Target.EntityType)
-		if err != nil {
-			return fail(err)
-		}
-		si, ti := idx[a.Source.Column], idx[a.Target.Column]
 		var buf []byte
 		for {
 			row, err := tbl.Read()
@@ -227,29 +214,12 @@ func (p *preparer) association(ctx context.Context, i int, sorter *extsort.Sorte
 				p.progress("prepare", a.Name, pt.Read)
 			}
 			line := tbl.Line()
-			op := Merge
-			if a.CommandColumn != "" {
-				o, ok := ParseOp(row[idx[a.CommandColumn]])
-				if !ok || o == Update {
-					errs.add(BadCommand, line, "", a.CommandColumn, row[idx[a.CommandColumn]], "unknown link command (want insert, delete or merge)")
-					continue
-				}
-				op = o
-			}
-			src, err1 := srcConv.Convert(row[si])
-			tgt, err2 := tgtConv.Convert(row[ti])
-			switch {
-			case err1 != nil:
-				errs.add(InvalidValue, line, "", a.Source.Column, row[si], err1.Error())
-				continue
-			case err2 != nil:
-				errs.add(InvalidValue, line, "", a.Target.Column, row[ti], err2.Error())
-				continue
-			case src == "" || tgt == "":
-				errs.add(NullKey, line, src+" → "+tgt, a.Source.Column+","+a.Target.Column, "", "a link needs both keys")
+			pair, op, rej := mapper.mapRow(row)
+			if rej != nil {
+				errs.reject(line, rej)
 				continue
 			}
-			buf = rec.AppendString(buf[:0], src+"\x00"+tgt)
+			buf = rec.AppendString(buf[:0], pair)
 			buf = rec.AppendBytes(buf, []byte{byte(op)})
 			buf = rec.AppendUint(buf, uint64(line))
 			if err := sorter.Add(ctx, buf); err != nil {

@@ -1,0 +1,248 @@
+package sync
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/idsync/idsync/entitytype"
+)
+
+// rejection says why a row is left out, for the error report.
+type rejection struct {
+	reason  Reason
+	key     string // the row's key when known
+	column  string
+	raw     string
+	message string
+	// protect is set when the row's key is known although the row is
+	// rejected: the stored resource must be kept as it is.
+	protect bool
+}
+
+// column is how one property gets its raw value.
+type column struct {
+	index int // header index, or -1 for an expression
+	expr  *entitytype.Expression
+	args  []int    // header indexes of the expression's columns
+	vals  []string // reused argument buffer
+	conv  *entitytype.Converter
+	name  string // header name, or the expression text, for reports
+}
+
+// rowMapper turns the rows of an entity type's table into keys and
+// canonical values. It is not safe for concurrent use.
+type rowMapper struct {
+	t      *entitytype.EntityType
+	cols   []column
+	keyIdx []int // property index of each key part
+	cmdCol int   // header index of the command column, or -1
+	vals   []string
+	keyBuf strings.Builder
+}
+
+// newRowMapper locates the columns of t (and the extra ones, returned by
+// name) in a table's header, reporting every missing column at once, and
+// builds the converters and expressions.
+func newRowMapper(t *entitytype.EntityType, source string, header, extra []string) (*rowMapper, map[string]int, error) {
+	m := &rowMapper{t: t, cols: make([]column, len(t.Properties)), cmdCol: -1, vals: make([]string, len(t.Properties))}
+	needed := slices.Clone(extra)
+	for j := range t.Properties {
+		prop := &t.Properties[j]
+		conv, err := entitytype.NewConverter(prop)
+		if err != nil {
+			return nil, nil, fmt.Errorf("property %s: %w", prop.Name, err)
+		}
+		m.cols[j] = column{index: -1, conv: conv, name: prop.Column}
+		if prop.Column != "" {
+			needed = append(needed, prop.Column)
+		}
+		if prop.Expression != "" {
+			e, err := entitytype.CompileExpression(prop.Expression, header)
+			if err != nil {
+				return nil, nil, fmt.Errorf("property %s: %w", prop.Name, err)
+			}
+			m.cols[j].expr, m.cols[j].name = e, prop.Expression
+			needed = append(needed, e.Columns()...)
+		}
+	}
+	if t.CommandColumn != "" {
+		needed = append(needed, t.CommandColumn)
+	}
+	idx, err := locate(source, header, needed)
+	if err != nil {
+		return nil, nil, err
+	}
+	for j := range t.Properties {
+		c := &m.cols[j]
+		if t.Properties[j].Column != "" {
+			c.index = idx[t.Properties[j].Column]
+		}
+		if c.expr != nil {
+			for _, name := range c.expr.Columns() {
+				c.args = append(c.args, idx[name])
+			}
+			c.vals = make([]string, len(c.args))
+		}
+	}
+	if t.CommandColumn != "" {
+		m.cmdCol = idx[t.CommandColumn]
+	}
+	for _, name := range t.Key {
+		for j := range t.Properties {
+			if t.Properties[j].Name == name {
+				m.keyIdx = append(m.keyIdx, j)
+			}
+		}
+	}
+	return m, idx, nil
+}
+
+// mapRow converts one row: its key, its command (Merge for a snapshot
+// row) and its canonical values in property order, valid until the next
+// call; or why it is rejected.
+func (m *rowMapper) mapRow(row []string) (key string, op Op, vals []string, rej *rejection) {
+	op = Merge
+	if m.cmdCol >= 0 {
+		o, ok := ParseOp(row[m.cmdCol])
+		if !ok {
+			return "", 0, nil, &rejection{reason: BadCommand, column: m.t.CommandColumn, raw: row[m.cmdCol],
+				message: "unknown command (want insert, update, delete or merge)"}
+		}
+		op = o
+	}
+	for j := range m.cols {
+		c := &m.cols[j]
+		raw := ""
+		if c.index >= 0 {
+			raw = row[c.index]
+		} else if c.expr != nil {
+			for k, a := range c.args {
+				c.vals[k] = row[a]
+			}
+			v, err := c.expr.Eval(c.vals)
+			if err != nil {
+				return m.invalid(row, c.name, "", err)
+			}
+			raw = v
+		}
+		v, err := c.conv.Convert(raw)
+		if err != nil {
+			return m.invalid(row, c.name, raw, err)
+		}
+		m.vals[j] = v
+	}
+	key, null := joinKey(m.vals, m.keyIdx, &m.keyBuf)
+	switch {
+	case null:
+		return "", 0, nil, &rejection{reason: NullKey, column: strings.Join(m.t.Key, ","), message: "the key is empty"}
+	case strings.IndexByte(key, 0) >= 0:
+		return "", 0, nil, &rejection{reason: InvalidValue, column: strings.Join(m.t.Key, ","), raw: key, message: "the key contains a NUL character"}
+	}
+	return key, op, m.vals, nil
+}
+
+// invalid rejects a row whose value does not convert, with the row's key
+// when its key columns convert, so that the stored resource is protected.
+func (m *rowMapper) invalid(row []string, column, raw string, err error) (string, Op, []string, *rejection) {
+	var parts []string
+	for _, j := range m.keyIdx {
+		c := &m.cols[j]
+		if c.index < 0 {
+			parts = nil
+			break
+		}
+		v, err := c.conv.Convert(row[c.index])
+		if err != nil || v == "" {
+			parts = nil
+			break
+		}
+		parts = append(parts, v)
+	}
+	key := strings.Join(parts, entitytype.KeySep)
+	return "", 0, nil, &rejection{reason: InvalidValue, key: key, column: column, raw: raw, message: err.Error(), protect: key != ""}
+}
+
+// joinKey returns the key of a row from its values, and whether a part of
+// it is null.
+func joinKey(vals []string, keyIdx []int, b *strings.Builder) (key string, null bool) {
+	if len(keyIdx) == 1 {
+		return vals[keyIdx[0]], vals[keyIdx[0]] == ""
+	}
+	b.Reset()
+	for k, j := range keyIdx {
+		if vals[j] == "" {
+			return "", true
+		}
+		if k > 0 {
+			b.WriteString(entitytype.KeySep)
+		}
+		b.WriteString(vals[j])
+	}
+	return b.String(), false
+}
+
+// linkMapper turns the rows of an association's own table into links.
+type linkMapper struct {
+	a                *entitytype.Association
+	src, tgt, cmdCol int
+	srcConv, tgtConv *entitytype.Converter
+}
+
+func newLinkMapper(a *entitytype.Association, source string, header []string, keyConverter func(string) (*entitytype.Converter, error)) (*linkMapper, error) {
+	needed := []string{a.Source.Column, a.Target.Column}
+	if a.CommandColumn != "" {
+		needed = append(needed, a.CommandColumn)
+	}
+	idx, err := locate(source, header, needed)
+	if err != nil {
+		return nil, err
+	}
+	m := &linkMapper{a: a, src: idx[a.Source.Column], tgt: idx[a.Target.Column], cmdCol: -1}
+	if a.CommandColumn != "" {
+		m.cmdCol = idx[a.CommandColumn]
+	}
+	if m.srcConv, err = keyConverter(a.Source.EntityType); err != nil {
+		return nil, err
+	}
+	if m.tgtConv, err = keyConverter(a.Target.EntityType); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// mapRow converts one row: the link's "source\x00target" key and its
+// command, or why it is rejected.
+func (m *linkMapper) mapRow(row []string) (pair string, op Op, rej *rejection) {
+	op = Merge
+	if m.cmdCol >= 0 {
+		o, ok := ParseOp(row[m.cmdCol])
+		if !ok || o == Update {
+			return "", 0, &rejection{reason: BadCommand, column: m.a.CommandColumn, raw: row[m.cmdCol], message: "unknown link command (want insert, delete or merge)"}
+		}
+		op = o
+	}
+	src, err := m.srcConv.Convert(row[m.src])
+	if err != nil {
+		return "", 0, &rejection{reason: InvalidValue, column: m.a.Source.Column, raw: row[m.src], message: err.Error()}
+	}
+	tgt, err := m.tgtConv.Convert(row[m.tgt])
+	if err != nil {
+		return "", 0, &rejection{reason: InvalidValue, column: m.a.Target.Column, raw: row[m.tgt], message: err.Error()}
+	}
+	if src == "" || tgt == "" {
+		return "", 0, &rejection{reason: NullKey, key: src + " → " + tgt, column: m.a.Source.Column + "," + m.a.Target.Column, message: "a link needs both keys"}
+	}
+	if strings.IndexByte(src, 0) >= 0 || strings.IndexByte(tgt, 0) >= 0 {
+		return "", 0, &rejection{reason: InvalidValue, column: m.a.Source.Column + "," + m.a.Target.Column, message: "a key contains a NUL character"}
+	}
+	return src + "\x00" + tgt, op, nil
+}
+
+// report adds a rejection to a table's report.
+func (t *tableReport) reject(line int, r *rejection) {
+	t.add(r.reason, line, r.key, r.column, r.raw, r.message)
+	if r.protect {
+		t.protect(r.key)
+	}
+}
