@@ -47,6 +47,7 @@ type csvSource struct {
 	max      int64  // Options.MaxRecordBytes
 	skipped  int64  // bytes of input not seen by csv: the byte order mark
 	offset   int64  // input offset of the end of the last record read
+	start    int64  // file offset of the start of the last record read
 	lastLine int    // line where the last field of the last record starts
 	last     string // the last field of the last record
 	err      error  // permanent error
@@ -56,10 +57,12 @@ func (s *csvSource) read() ([]string, int, error) {
 	if s.err != nil {
 		return nil, 0, s.err
 	}
+	start := s.skipped + s.offset
 	rec, err := s.csv.Read()
 	if err != nil {
 		return nil, 0, s.error(rec, err)
 	}
+	s.start = start
 	line, _ := s.csv.FieldPos(0)
 	if s.advance() > s.max { // but less than the limit of the input
 		s.err = &ParseError{File: s.name, Line: line, Err: fmt.Errorf("%w: more than %d bytes", ErrRecordTooLong, s.max)}

@@ -12,6 +12,9 @@ import (
 // Errors wrapped by the errors this package returns, to be tested with
 // errors.Is.
 var (
+	// ErrNotSeekable is returned by Reader.ReadAt on a reader that cannot
+	// read a record again by its offset.
+	ErrNotSeekable = errors.New("extract: reader cannot read at an offset")
 	// ErrNoHeader means that a file holds no header: it is empty or
 	// blank.
 	ErrNoHeader = errors.New("no header")

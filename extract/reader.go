@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
@@ -196,6 +197,34 @@ func (r *Reader) Read() ([]string, error) {
 		r.line = line
 	}
 	return rec, err
+}
+
+// Offset returns the byte offset in the file where the record last read
+// starts, for ReadAt; -1 when the reader cannot tell (XLSX).
+func (r *Reader) Offset() int64 {
+	if s, ok := r.src.(*csvSource); ok {
+		return s.start
+	}
+	return -1
+}
+
+// ReadAt reads again the record that starts at offset, as returned by
+// Offset, without moving the reader; the record is the caller's. It works
+// on CSV files opened with Open or OpenAs, and returns ErrNotSeekable
+// otherwise.
+func (r *Reader) ReadAt(offset int64) ([]string, error) {
+	s, ok := r.src.(*csvSource)
+	ra, isFile := r.file.(io.ReaderAt)
+	if !ok || !isFile {
+		return nil, ErrNotSeekable
+	}
+	cr := csv.NewReader(io.NewSectionReader(ra, offset, s.max+bufSize))
+	cr.Comma, cr.LazyQuotes, cr.FieldsPerRecord = s.csv.Comma, s.csv.LazyQuotes, len(r.header)
+	rec, err := cr.Read()
+	if err != nil {
+		return nil, &ParseError{File: r.name, Err: fmt.Errorf("record at offset %d: %w", offset, err)}
+	}
+	return rec, nil
 }
 
 // Line returns the line of the record last read without error: for CSV,
