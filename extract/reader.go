@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"bufio"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -74,7 +75,8 @@ type source interface {
 type Reader struct {
 	name   string
 	src    source
-	file   io.Closer // closed by Close, if not nil
+	file   io.Closer     // closed by Close, if not nil
+	at     *bufio.Reader // reused by ReadAt
 	header []string
 	index  map[string][]int // header positions of each non-empty name
 	line   int
@@ -218,7 +220,12 @@ func (r *Reader) ReadAt(offset int64) ([]string, error) {
 	if !ok || !isFile {
 		return nil, ErrNotSeekable
 	}
-	cr := csv.NewReader(io.NewSectionReader(ra, offset, s.max+bufSize))
+	// One buffer serves every call: csv.NewReader keeps a *bufio.Reader.
+	if r.at == nil {
+		r.at = bufio.NewReaderSize(nil, 4<<10)
+	}
+	r.at.Reset(io.NewSectionReader(ra, offset, s.max+bufSize))
+	cr := csv.NewReader(r.at)
 	cr.Comma, cr.LazyQuotes, cr.FieldsPerRecord = s.csv.Comma, s.csv.LazyQuotes, len(r.header)
 	rec, err := cr.Read()
 	if err != nil {

@@ -23,6 +23,8 @@ type CompareOptions struct {
 	// Tables, when not empty, names the entity types and associations to
 	// compare; all when empty.
 	Tables []string
+
+	prepareBoth bool // tests: compare through Prepare and Diff
 }
 
 // DiffExtractions prepares two extractions of one connector's model, in
@@ -45,6 +47,9 @@ func DiffExtractions(ctx context.Context, model *entitytype.Model, old, new conn
 	}
 	if o.MemoryBudget <= 0 {
 		o.MemoryBudget = DefaultMemoryBudget
+	}
+	if canHashDiff(model, o.Tables) && !o.prepareBoth {
+		return hashDiff(ctx, model, old, new, o)
 	}
 	var po, pn *Prepared
 	g, gctx := errgroup.WithContext(ctx)

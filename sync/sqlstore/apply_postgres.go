@@ -87,7 +87,9 @@ func (s *Store) applyPgx(ctx context.Context, conn *pgx.Conn, cs *idsync.ChangeS
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	// A cancellation while COMMIT is in flight would leave its outcome
+	// unknown: past this point, Apply runs to its end.
+	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("sqlstore: apply: commit: %w", err)
 	}
 	return nil

@@ -40,7 +40,11 @@ const (
 // other writes them, with multi-row statements prepared once per
 // transaction.
 func (s *Store) applySQLite(ctx context.Context, cs *idsync.ChangeSet) (err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	// The transaction's own context is never cancelled: a cancellation
+	// interrupting COMMIT could report an error for a transaction that
+	// committed. The statements watch ctx; once they are done, a last
+	// look at ctx decides between rollback and commit.
+	tx, err := s.db.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: apply: %w", err)
 	}
@@ -187,38 +191,7 @@ func readBatches(ctx context.Context, cs *idsync.ChangeSet, types, assocs map[st
 			if err := count.add(); err != nil {
 				return err
 			}
-			enc.reset()
-			switch c.Op {
-			case idsync.Insert:
-				for _, p := range c.Props {
-					if p.New != "" {
-						enc.add(p.Name, p.New)
-					}
-				}
-				props, err := enc.finish()
-				if err != nil {
-					return fmt.Errorf("sqlstore: insert %s %q: %w", e.Name, c.Key, err)
-				}
-				err = ins.add(id, c.Key, props)
-			case idsync.Update:
-				for _, p := range c.Props {
-					if p.New == "" {
-						enc.addNull(p.Name)
-					} else {
-						enc.add(p.Name, p.New)
-					}
-				}
-				patch, err := enc.finish()
-				if err != nil {
-					return fmt.Errorf("sqlstore: update %s %q: %w", e.Name, c.Key, err)
-				}
-				err = upd.add(patch, id, c.Key)
-			case idsync.Delete:
-				err = del.add(c.Key)
-			default:
-				err = fmt.Errorf("sqlstore: apply %s %q: unknown operation %v", e.Name, c.Key, c.Op)
-			}
-			if err != nil {
+			if err := readResource(&enc, c, id, e.Name, ins, upd, del); err != nil {
 				return err
 			}
 		}
@@ -261,6 +234,40 @@ func readBatches(ctx context.Context, cs *idsync.ChangeSet, types, assocs map[st
 		}
 	}
 	return nil
+}
+
+// readResource encodes a change of a resource into its batch.
+func readResource(enc *propsEncoder, c idsync.ResourceChange, id int64, name string, ins, upd, del *batcher) error {
+	enc.reset()
+	switch c.Op {
+	case idsync.Insert:
+		for _, p := range c.Props {
+			if p.New != "" {
+				enc.add(p.Name, p.New)
+			}
+		}
+		props, err := enc.finish()
+		if err != nil {
+			return fmt.Errorf("sqlstore: insert %s %q: %w", name, c.Key, err)
+		}
+		return ins.add(id, c.Key, props)
+	case idsync.Update:
+		for _, p := range c.Props {
+			if p.New == "" {
+				enc.addNull(p.Name)
+			} else {
+				enc.add(p.Name, p.New)
+			}
+		}
+		patch, err := enc.finish()
+		if err != nil {
+			return fmt.Errorf("sqlstore: update %s %q: %w", name, c.Key, err)
+		}
+		return upd.add(patch, id, c.Key)
+	case idsync.Delete:
+		return del.add(c.Key)
+	}
+	return fmt.Errorf("sqlstore: apply %s %q: unknown operation %v", name, c.Key, c.Op)
 }
 
 // sqliteWriter writes batches in a transaction.

@@ -168,6 +168,9 @@ func parseURL(u string) (Dialect, string, error) {
 	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
 		return Postgres, u, nil
 	case strings.HasPrefix(lower, "file:"):
+		if inMemory(lower) {
+			return "", "", errInMemory
+		}
 		return SQLite, withParams(u, strings.Contains(u, "?")), nil
 	case strings.HasPrefix(lower, "sqlite:"):
 		rest := strings.TrimPrefix(u[len("sqlite:"):], "//")
@@ -179,7 +182,13 @@ func parseURL(u string) (Dialect, string, error) {
 	case hasDBExt(lower):
 		return sqlitePath(u, "")
 	}
-	return "", "", fmt.Errorf("sqlstore: unknown store URL %q: want sqlite:path, file:path, a path ending in .db, or postgres://...", redact(u))
+	return "", "", fmt.Errorf("sqlstore: unknown store URL %q: want sqlite:path, file:path, a path ending in .db, or a postgres:// URL", redact(u))
+}
+
+var errInMemory = errors.New("sqlstore: in-memory SQLite is not supported (each connection would have a database of its own): use a file in a temporary directory, or memstore")
+
+func inMemory(u string) bool {
+	return strings.Contains(u, ":memory:") || strings.Contains(u, "mode=memory")
 }
 
 func hasDBExt(p string) bool {
@@ -191,8 +200,8 @@ func hasDBExt(p string) bool {
 }
 
 func sqlitePath(p, query string) (Dialect, string, error) {
-	if p == ":memory:" || strings.Contains(p, "mode=memory") {
-		return "", "", errors.New("sqlstore: in-memory SQLite is not supported (use a file in a temporary directory, or memstore)")
+	if inMemory(p + "?" + strings.ToLower(query)) {
+		return "", "", errInMemory
 	}
 	dsn := p
 	if strings.ContainsAny(p, "?#") {
@@ -211,7 +220,7 @@ func sqlitePath(p, query string) (Dialect, string, error) {
 // immediate SQLITE_BUSY errors, write transactions that take the write
 // lock when they begin, and a larger page cache for bulk applies.
 var sqliteParams = url.Values{
-	"_pragma": {"busy_timeout(30000)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-65536)", "temp_store(memory)"},
+	"_pragma": {"busy_timeout(30000)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-65536)"},
 	"_txlock": {"immediate"},
 }
 

@@ -317,18 +317,19 @@ func TestStalePlan(t *testing.T) {
 		}
 		cases := []struct {
 			name   string
-			plan   data // HR's extraction, planned against day1
-			change data // OTHER's extraction, applied after planning
-			put    bool // or OTHER puts U4
+			key    string // named by the error
+			plan   data   // HR's extraction, planned against day1
+			change data   // OTHER's extraction, applied after planning
+			put    bool   // or OTHER puts U4
 		}{
-			{name: "insert of stored key", plan: with(day1, append(slices.Clone(day1.users), []string{"U4", "Dan", ""})...), put: true},
-			{name: "update of missing key", plan: with(day1, []string{"U1", "Ann", "ann@example.com"}, []string{"U2", "Bob", "new@example.com"}, []string{"U3", "Cid", "cid@example.com"}),
+			{name: "insert of stored key", key: "U4", plan: with(day1, append(slices.Clone(day1.users), []string{"U4", "Dan", ""})...), put: true},
+			{name: "update of missing key", key: "U2", plan: with(day1, []string{"U1", "Ann", "ann@example.com"}, []string{"U2", "Bob", "new@example.com"}, []string{"U3", "Cid", "cid@example.com"}),
 				change: data{users: [][]string{{"U1", "Ann", "ann@example.com"}, {"U3", "Cid", "cid@example.com"}}, groups: day1.groups, members: [][]string{{"G1", "U1"}, {"G1", "U3"}, {"G2", "U3"}}}},
-			{name: "delete of missing key", plan: with(day1, []string{"U1", "Ann", "ann@example.com"}, []string{"U3", "Cid", "cid@example.com"}),
+			{name: "delete of missing key", key: "U2", plan: with(day1, []string{"U1", "Ann", "ann@example.com"}, []string{"U3", "Cid", "cid@example.com"}),
 				change: data{users: [][]string{{"U1", "Ann", "ann@example.com"}, {"U3", "Cid", "cid@example.com"}}, groups: day1.groups, members: [][]string{{"G1", "U1"}, {"G1", "U3"}, {"G2", "U3"}}}},
-			{name: "insert of stored link", plan: data{users: day1.users, groups: day1.groups, members: append(slices.Clone(day1.members), []string{"G2", "U1"})},
+			{name: "insert of stored link", key: "G2", plan: data{users: day1.users, groups: day1.groups, members: append(slices.Clone(day1.members), []string{"G2", "U1"})},
 				change: data{users: day1.users, groups: day1.groups, members: append(slices.Clone(day1.members), []string{"G2", "U1"})}},
-			{name: "delete of missing link", plan: data{users: day1.users, groups: day1.groups, members: day1.members[1:]},
+			{name: "delete of missing link", key: "G1", plan: data{users: day1.users, groups: day1.groups, members: day1.members[1:]},
 				change: data{users: day1.users, groups: day1.groups, members: day1.members[1:]}},
 		}
 		for _, c := range cases {
@@ -345,6 +346,7 @@ func TestStalePlan(t *testing.T) {
 				err := s.Apply(ctx, cs)
 				require.ErrorIs(t, err, idsync.ErrStalePlan)
 				assert.Contains(t, err.Error(), "sqlstore: ")
+				assert.Contains(t, err.Error(), c.key)
 				t.Log(err)
 				assert.Equal(t, before, readState(t, s, "HR"), "nothing written")
 			})
@@ -393,46 +395,50 @@ func TestFailAfterRollsBack(t *testing.T) {
 	})
 }
 
-// cancelAfter is a context cancelled when its Err has been called n times:
-// Apply checks Err every 1024 writes.
+// cancelAfter is a context that cancels itself when its Done or Err
+// methods have been called n times: at some point during an Apply.
 type cancelAfter struct {
 	context.Context
 	n      atomic.Int64
 	cancel context.CancelFunc
 }
 
-func (c *cancelAfter) Err() error {
+func (c *cancelAfter) tick() {
 	if c.n.Add(-1) == 0 {
 		c.cancel()
 	}
-	return c.Context.Err()
 }
+
+func (c *cancelAfter) Done() <-chan struct{} { c.tick(); return c.Context.Done() }
+func (c *cancelAfter) Err() error            { c.tick(); return c.Context.Err() }
 
 func TestCancelRollsBack(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		s := b.fresh(t)
 		m := testModel("HR")
-		apply(t, s, m, day1.extraction())
 		d := data{users: manyUsers("N", 10000), groups: day1.groups}
-		cs := plan(t, s, m, d.extraction())
-		before := readState(t, s, "HR")
-
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		require.ErrorIs(t, s.Apply(ctx, cs), context.Canceled)
-		assert.Equal(t, before, readState(t, s, "HR"))
-
-		for _, n := range []int64{1, 3, 5} {
+		cancelled := 0
+		for _, n := range []int64{0, 1, 2, 5, 20, 100, 1000} {
+			s := b.fresh(t)
+			apply(t, s, m, day1.extraction())
+			cs := plan(t, s, m, d.extraction())
+			before := readState(t, s, "HR")
 			ctx, cancel := context.WithCancel(context.Background())
 			c := &cancelAfter{Context: ctx, cancel: cancel}
 			c.n.Store(n)
+			if n == 0 {
+				cancel()
+			}
 			err := s.Apply(c, cs)
-			require.Error(t, err, "cancel after %d checks", n)
-			assert.ErrorIs(t, err, context.Canceled)
-			assert.Equal(t, before, readState(t, s, "HR"), "cancelled after %d checks", n)
+			if err != nil {
+				assert.ErrorIs(t, err, context.Canceled, "cancelled after %d calls", n)
+				assert.Equal(t, before, readState(t, s, "HR"), "cancelled after %d calls: nothing written", n)
+				cancelled++
+			} else {
+				assert.Len(t, readState(t, s, "HR").users, 10000, "not cancelled after %d calls: all written", n)
+			}
+			cancel()
 		}
-		require.NoError(t, s.Apply(context.Background(), cs))
-		assert.Len(t, readState(t, s, "HR").users, 10000)
+		assert.Greater(t, cancelled, 2)
 	})
 }
 
@@ -596,7 +602,7 @@ func TestOpenURLs(t *testing.T) {
 		_, err = os.Stat(filepath.Join(dir, c.file))
 		assert.NoError(t, err, "%s creates %s", c.url, c.file)
 	}
-	for _, bad := range []string{"mysql://x", "sqlite:", "sqlite::memory:", "idsync", "sqlite:missing/dir/x.db"} {
+	for _, bad := range []string{"mysql://x", "sqlite:", "sqlite::memory:", "file::memory:", "file:x.db?mode=memory", "idsync", "sqlite:missing/dir/x.db"} {
 		_, err := sqlstore.Open(ctx, bad, nil)
 		require.Error(t, err, bad)
 		assert.True(t, strings.HasPrefix(err.Error(), "sqlstore: "), err.Error())
@@ -706,4 +712,40 @@ func otherURL(t *testing.T, s *sqlstore.Store) string {
 		sep = "&"
 	}
 	return dsn + sep + "search_path=" + schema
+}
+
+// A bulk load drops the reverse index of links on SQLite; LinksTo builds
+// it again, and later applies maintain it.
+func TestBulkLinksReverseIndex(t *testing.T) {
+	ctx := context.Background()
+	s := sqliteBackend.fresh(t)
+	m := testModel("HR")
+	hasIndex := func() bool {
+		var n int
+		require.NoError(t, s.DB().QueryRow("SELECT count(*) FROM sqlite_master WHERE name = 'idsync_links_by_target'").Scan(&n))
+		return n == 1
+	}
+	d := data{users: manyUsers("U", 10_001), groups: [][]string{{"G0", ""}}}
+	for i := range 10 {
+		d.groups = append(d.groups, []string{fmt.Sprintf("G%d", i+1), ""})
+	}
+	for _, u := range d.users {
+		for _, g := range d.groups[1:] {
+			d.members = append(d.members, []string{g[0], u[0]})
+		}
+	}
+	apply(t, s, m, d.extraction())
+	assert.False(t, hasIndex(), "100,010 links inserted into none: the index is dropped")
+	groups, err := s.LinksTo(ctx, "Members", "U000042")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"G1", "G10", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9"}, groups)
+	assert.True(t, hasIndex(), "LinksTo built it")
+
+	d.members = append(d.members, []string{"G0", "U000042"})
+	apply(t, s, m, d.extraction())
+	assert.True(t, hasIndex(), "a small apply keeps it")
+	groups, err = s.LinksTo(ctx, "Members", "U000042")
+	require.NoError(t, err)
+	assert.Len(t, groups, 11)
+	assert.Equal(t, "G0", groups[0])
 }

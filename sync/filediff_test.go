@@ -1,0 +1,141 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"github.com/idsync/idsync/connector"
+	"github.com/idsync/idsync/entitytype"
+	"github.com/idsync/idsync/extract"
+)
+
+func fileDiffModel() *entitytype.Model {
+	return &entitytype.Model{Name: "F",
+		EntityTypes: []entitytype.EntityType{{Name: "F_User", Key: []string{"id"}, Properties: []entitytype.Property{
+			{Name: "id", Column: "ID"}, {Name: "name", Column: "Name"},
+			{Name: "hired", Column: "Hired", Type: entitytype.Date, Format: "dd/MM/yyyy"},
+		}}, {Name: "F_Group", Key: []string{"id"}, Properties: []entitytype.Property{{Name: "id", Column: "ID"}}}},
+		Associations: []entitytype.Association{{Name: "F_Members",
+			Source: entitytype.End{EntityType: "F_Group", Column: "G"}, Target: entitytype.End{EntityType: "F_User", Column: "U"}}},
+	}
+}
+
+// genFiles writes a random version of the F model's tables into dir.
+func genFiles(t *rapid.T, dir, label string) {
+	keys := []string{"U1", "U2", "U3", "u1", "U10", "Ü", "U4"}
+	users := [][]string{{"ID", "Name", "Hired"}}
+	for _, k := range keys {
+		for range rapid.IntRange(0, 2).Draw(t, label+"copies "+k) { // 0: absent, 2: duplicated
+			date := rapid.SampledFrom([]string{"01/01/2024", "02/01/2024", "31/02/2024", "2024-01-01"}).Draw(t, label+"date")
+			users = append(users, []string{k, rapid.SampledFrom([]string{"Ann", "Bob", "", "a, \"b\"\nc"}).Draw(t, label+"name"), date})
+		}
+	}
+	if rapid.Bool().Draw(t, label+"nullkey") {
+		users = append(users, []string{"", "Nobody", "01/01/2024"})
+	}
+	links := [][]string{{"G", "U"}}
+	for _, k := range keys {
+		for _, g := range []string{"G1", "G2"} {
+			for range rapid.IntRange(0, 2).Draw(t, label+"link") {
+				links = append(links, []string{g, k})
+			}
+		}
+	}
+	write := func(name string, rows [][]string) {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := extract.NewCSVWriter(f, nil)
+		for _, r := range rows {
+			if err := w.Write(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.Close()
+		f.Close()
+	}
+	write("F_User.csv", users)
+	write("F_Group.csv", [][]string{{"ID"}, {"G1"}, {"G2"}})
+	write("F_Members.csv", links)
+}
+
+// TestHashDiffEqualsPreparedDiff checks that the hash diff of two files
+// gives the same change set as preparing both and diffing them.
+func TestHashDiffEqualsPreparedDiff(t *testing.T) {
+	base := t.TempDir()
+	n := 0
+	rapid.Check(t, func(rt *rapid.T) {
+		n++
+		dir := filepath.Join(base, fmt.Sprint(n))
+		for _, d := range []string{"old", "new", "a", "b"} {
+			os.MkdirAll(filepath.Join(dir, d), 0o755)
+		}
+		m := fileDiffModel()
+		genFiles(rt, filepath.Join(dir, "old"), "old")
+		genFiles(rt, filepath.Join(dir, "new"), "new")
+		old := connector.Folder{Dir: filepath.Join(dir, "old"), Model: m}
+		nw := connector.Folder{Dir: filepath.Join(dir, "new"), Model: m}
+		ctx := context.Background()
+		var oldExt, newExt connector.Extraction = old, nw
+		if rapid.Bool().Draw(rt, "no offsets") { // rows are read again by line
+			oldExt, newExt = noSeek{old}, noSeek{nw}
+		}
+		fast, _, err := DiffExtractions(ctx, m, oldExt, newExt, &CompareOptions{Dir: filepath.Join(dir, "a")})
+		if err != nil {
+			rt.Fatal(err)
+		}
+		slow, _, err := DiffExtractions(ctx, m, old, nw, &CompareOptions{Dir: filepath.Join(dir, "b"), prepareBoth: true})
+		if err != nil {
+			rt.Fatal(err)
+		}
+		var a, b bytes.Buffer
+		fast.WriteJSONLines(&a)
+		slow.WriteJSONLines(&b)
+		if a.String() != b.String() {
+			rt.Fatalf("change sets differ:\nhash diff:\n%s\nprepared diff:\n%s\n%s", a.String(), b.String(), dump(dir))
+		}
+		for i, e := range fast.EntityTypes() {
+			s := slow.EntityTypes()[i]
+			if e.EntityCounts != s.EntityCounts || e.Protected != s.Protected {
+				rt.Fatalf("%s counts: hash %+v, prepared %+v\n%s", e.Name, e.EntityCounts, s.EntityCounts, dump(dir))
+			}
+		}
+		for i, e := range fast.Associations() {
+			s := slow.Associations()[i]
+			if e.Inserted != s.Inserted || e.Deleted != s.Deleted || e.Stored != s.Stored || e.Read != s.Read {
+				rt.Fatalf("%s counts: hash %+v, prepared %+v\n%s", e.Name, e.LinkCounts, s.LinkCounts, dump(dir))
+			}
+		}
+	})
+}
+
+// noSeek hides the ReadAt of its tables.
+type noSeek struct{ connector.Extraction }
+
+func (n noSeek) Open(ctx context.Context, name string) (connector.Table, error) {
+	t, err := n.Extraction.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return struct{ connector.Table }{t}, nil
+}
+
+// dump returns the files of a failing case.
+func dump(dir string) string {
+	var b strings.Builder
+	for _, side := range []string{"old", "new"} {
+		for _, f := range []string{"F_User.csv", "F_Members.csv"} {
+			data, _ := os.ReadFile(filepath.Join(dir, side, f))
+			fmt.Fprintf(&b, "--- %s/%s\n%s", side, f, data)
+		}
+	}
+	return b.String()
+}
