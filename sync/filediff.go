@@ -48,7 +48,11 @@ type fileSide struct {
 	name    string // table
 	pt      *PreparedTable
 	rep     *tableReport
-	rows    []hashed
+	// rows are partitioned by the top byte of their key hash, so that
+	// growing never copies all of them at once and each bucket sorts in
+	// the CPU caches; a row's index is bucket<<32 | position.
+	rows    [256][]hashed
+	count   int64
 	offsets bool // pos are offsets for ReadAt
 	header  []string
 	// rowMapper or linkMapper, built from the header
@@ -208,19 +212,26 @@ func (d *fileDiffer) scan(ctx context.Context, exts [2]connector.Extraction, nam
 				if side.offsets {
 					e.pos = rr.Offset()
 				}
-				side.rows = append(side.rows, e)
+				b := e.key >> 56
+				side.rows[b] = append(side.rows[b], e)
+				side.count++
 			}
-			slices.SortFunc(side.rows, func(a, b hashed) int {
-				if c := cmp.Compare(a.key, b.key); c != 0 {
-					return c
-				}
-				return cmp.Compare(a.line, b.line)
-			})
+			for _, b := range side.rows {
+				slices.SortFunc(b, func(a, b hashed) int {
+					if c := cmp.Compare(a.key, b.key); c != 0 {
+						return c
+					}
+					return cmp.Compare(a.line, b.line)
+				})
+			}
 			return nil
 		})
 	}
 	return sides, g.Wait()
 }
+
+// row returns the row of index i (bucket<<32 | position).
+func (s *fileSide) row(i int) *hashed { return &s.rows[i>>32][i&(1<<32-1)] }
 
 // hashGroup is a set of rows of both sides sharing a key hash that needs an
 // exact look: indexes into the sides' rows.
@@ -229,35 +240,43 @@ type hashGroup struct{ old, new []int }
 // groups merges the sorted hashes of both sides: it counts the keys
 // unchanged for sure and returns the groups to look at exactly.
 func groups(ctx context.Context, sides [2]*fileSide) (unchanged int64, pending []hashGroup, err error) {
-	o, n := sides[0].rows, sides[1].rows
-	i, j := 0, 0
-	for k := 0; i < len(o) || j < len(n); k++ {
-		if k&(1<<16-1) == 0 {
-			if err := ctx.Err(); err != nil {
-				return 0, nil, err
+	for b := range 256 {
+		if err := ctx.Err(); err != nil {
+			return 0, nil, err
+		}
+		o, n := sides[0].rows[b], sides[1].rows[b]
+		base := b << 32
+		i, j := 0, 0
+		for i < len(o) || j < len(n) {
+			var h uint64
+			switch {
+			case i == len(o):
+				h = n[j].key
+			case j == len(n):
+				h = o[i].key
+			default:
+				h = min(o[i].key, n[j].key)
 			}
+			i0, j0 := i, j
+			for i < len(o) && o[i].key == h {
+				i++
+			}
+			for j < len(n) && n[j].key == h {
+				j++
+			}
+			if i-i0 == 1 && j-j0 == 1 && o[i0].content == n[j0].content {
+				unchanged++
+				continue
+			}
+			var g hashGroup
+			for k := i0; k < i; k++ {
+				g.old = append(g.old, base|k)
+			}
+			for k := j0; k < j; k++ {
+				g.new = append(g.new, base|k)
+			}
+			pending = append(pending, g)
 		}
-		var h uint64
-		switch {
-		case i == len(o):
-			h = n[j].key
-		case j == len(n):
-			h = o[i].key
-		default:
-			h = min(o[i].key, n[j].key)
-		}
-		var g hashGroup
-		for ; i < len(o) && o[i].key == h; i++ {
-			g.old = append(g.old, i)
-		}
-		for ; j < len(n) && n[j].key == h; j++ {
-			g.new = append(g.new, j)
-		}
-		if len(g.old) == 1 && len(g.new) == 1 && o[g.old[0]].content == n[g.new[0]].content {
-			unchanged++
-			continue
-		}
-		pending = append(pending, g)
 	}
 	return unchanged, pending, nil
 }
@@ -265,7 +284,7 @@ func groups(ctx context.Context, sides [2]*fileSide) (unchanged int64, pending [
 // reread reads again the rows of a side that the pending groups need, and
 // returns them by row index.
 func (d *fileDiffer) reread(ctx context.Context, side *fileSide, need []int) (map[int][]string, error) {
-	slices.SortFunc(need, func(a, b int) int { return cmp.Compare(side.rows[a].pos, side.rows[b].pos) })
+	slices.SortFunc(need, func(a, b int) int { return cmp.Compare(side.row(a).pos, side.row(b).pos) })
 	out := make(map[int][]string, len(need))
 	if len(need) == 0 {
 		return out, nil
@@ -277,7 +296,7 @@ func (d *fileDiffer) reread(ctx context.Context, side *fileSide, need []int) (ma
 	defer tbl.Close()
 	if rr, ok := tbl.(reReader); ok && side.offsets {
 		for _, i := range need {
-			row, err := rr.ReadAt(side.rows[i].pos)
+			row, err := rr.ReadAt(side.row(i).pos)
 			if err != nil {
 				return nil, err
 			}
@@ -295,7 +314,7 @@ func (d *fileDiffer) reread(ctx context.Context, side *fileSide, need []int) (ma
 		if err != nil {
 			return nil, err
 		}
-		for k < len(need) && side.rows[need[k]].pos == int64(tbl.Line()) {
+		for k < len(need) && side.row(need[k]).pos == int64(tbl.Line()) {
 			out[need[k]] = slices.Clone(row)
 			k++
 		}
@@ -371,7 +390,7 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 			for _, ri := range idx {
 				key, _, vals, rej := sides[s].mapEntity(rows[s][ri])
 				if rej != nil {
-					return fmt.Errorf("idsync: %s line %d changed while it was compared", sides[s].pt.Source, sides[s].rows[ri].line)
+					return fmt.Errorf("idsync: %s line %d changed while it was compared", sides[s].pt.Source, sides[s].row(ri).line)
 				}
 				v, ok := keys[key]
 				if !ok {
@@ -379,7 +398,7 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 					keys[key] = v
 					order = append(order, key)
 				}
-				v[s] = append(v[s], version{slices.Clone(vals), sides[s].rows[ri].line})
+				v[s] = append(v[s], version{slices.Clone(vals), sides[s].row(ri).line})
 			}
 		}
 		for _, key := range order {
@@ -435,7 +454,7 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 	out.Unchanged = out.Stored - out.Updated - out.Deleted
 	out.Rejected = pts[1].RejectedCount()
 	out.Protected = int64(pts[1].ProtectedCount())
-	pts[0].Prepared, pts[1].Prepared = int64(len(sides[0].rows)), int64(len(sides[1].rows))
+	pts[0].Prepared, pts[1].Prepared = sides[0].count, sides[1].count
 	out.Hints = hints(t, sets, out.Updated)
 	for j, n := range touched {
 		if n > 0 {
@@ -521,7 +540,7 @@ func (d *fileDiffer) association(ctx context.Context, i int, exts [2]connector.E
 			for _, ri := range idx {
 				pair, _, rej := sides[s].mapLink(rows[s][ri])
 				if rej != nil {
-					return fmt.Errorf("idsync: %s line %d changed while it was compared", sides[s].pt.Source, sides[s].rows[ri].line)
+					return fmt.Errorf("idsync: %s line %d changed while it was compared", sides[s].pt.Source, sides[s].row(ri).line)
 				}
 				c, ok := seen[pair]
 				if !ok {
@@ -530,7 +549,7 @@ func (d *fileDiffer) association(ctx context.Context, i int, exts [2]connector.E
 					order = append(order, pair)
 				}
 				if c[s]++; c[s] > 1 {
-					sides[s].rep.add(DuplicateLink, int(sides[s].rows[ri].line), strings.Replace(pair, "\x00", " → ", 1), "", "", "the same link appears on more than one row; kept once")
+					sides[s].rep.add(DuplicateLink, int(sides[s].row(ri).line), strings.Replace(pair, "\x00", " → ", 1), "", "", "the same link appears on more than one row; kept once")
 				}
 			}
 		}
@@ -552,7 +571,7 @@ func (d *fileDiffer) association(ctx context.Context, i int, exts [2]connector.E
 	}
 	out.Stored = stored
 	out.Rejected = pts[1].RejectedCount()
-	pts[0].Prepared, pts[1].Prepared = int64(len(sides[0].rows)), int64(len(sides[1].rows))
+	pts[0].Prepared, pts[1].Prepared = sides[0].count, sides[1].count
 	slices.SortFunc(changes, func(a, b string) int { return strings.Compare(a[:len(a)-1], b[:len(b)-1]) })
 	w, err := newChangeWriter(filepath.Join(dir, out.File))
 	if err != nil {
