@@ -1,9 +1,11 @@
 // Command quickstart synchronizes the bundled sample data (examples/sab)
-// into an in-memory store: the first run of each connector blocks on its
+// into the embedded SQLite store (a new database file in a temporary
+// folder, or -store URL): the first run of each connector blocks on its
 // thresholds (the store is empty), the program prints the review and
 // resumes it; then a second day's extraction applies a few changes.
 //
 //	go run ./examples/quickstart
+//	go run ./examples/quickstart -store mem:   # the in-memory store
 package main
 
 import (
@@ -16,25 +18,31 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/idsync/idsync/connector"
 	"github.com/idsync/idsync/connector/csvconn"
 	"github.com/idsync/idsync/entitytype"
 	idsync "github.com/idsync/idsync/sync"
 	"github.com/idsync/idsync/sync/memstore"
+	"github.com/idsync/idsync/sync/sqlstore"
 )
 
 func main() {
 	data := flag.String("data", "examples/sab", "folder holding idsync.yaml, day1/ and day2/")
+	storeURL := flag.String("store", "", "store URL: sqlite:PATH, postgres://..., or mem: (default: a new SQLite file)")
 	flag.Parse()
 	log.SetFlags(0)
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := run(context.Background(), *data, os.Stdout); err != nil {
+	if err := run(context.Background(), *data, *storeURL, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, data string, out io.Writer) error {
+// getter reads one stored resource: memstore and sqlstore both can.
+type getter func(entityType, key string) map[string]string
+
+func run(ctx context.Context, data, storeURL string, out io.Writer) error {
 	cfg, err := entitytype.LoadFile(filepath.Join(data, "idsync.yaml"))
 	if err != nil {
 		return err
@@ -44,7 +52,27 @@ func run(ctx context.Context, data string, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	store := memstore.New()
+	if storeURL == "" {
+		storeURL = "sqlite:" + filepath.Join(work, "idsync.db")
+	}
+	var store idsync.Store
+	var get getter
+	if storeURL == "mem:" {
+		m := memstore.New()
+		store, get = m, m.Get
+	} else {
+		s, err := sqlstore.Open(ctx, storeURL, nil)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		store = s
+		get = func(t, k string) map[string]string {
+			props, _, _ := s.Get(ctx, t, k)
+			return props
+		}
+	}
+	fmt.Fprintf(out, "store: %s\n", strings.Split(storeURL, ":")[0])
 	engine := idsync.New(store, &idsync.Options{WorkDir: work})
 
 	for _, day := range []string{"day1", "day2"} {
@@ -57,7 +85,7 @@ func run(ctx context.Context, data string, out io.Writer) error {
 			}
 		}
 	}
-	u := store.Get("SAB_User", "U0061")
+	u := get("SAB_User", "U0061")
 	fmt.Fprintf(out, "\nSAB_User U0061: %s, hired %s, organization %s\n", u["displayName"], u["hireDate"], u["organization"])
 	return nil
 }
