@@ -302,20 +302,12 @@ func (d *differ) entityType(ctx context.Context, i int, out *EntityTypeChanges) 
 	if pt.Err != nil {
 		return pt.Err
 	}
-	nw, err := preparedCursor(filepath.Join(d.p.Dir, pt.File))
+	nw, cur, w, err := d.open(pt, out.File, func() (*cursor, error) { return d.storeResources(ctx, t) })
 	if err != nil {
 		return err
 	}
 	defer nw.close()
-	cur, err := d.storeResources(ctx, t)
-	if err != nil {
-		return fmt.Errorf("idsync: scan %s: %w", t.Name, err)
-	}
 	defer cur.close()
-	w, err := newChangeWriter(filepath.Join(d.opts.Dir, out.File))
-	if err != nil {
-		return err
-	}
 	complete := d.p.Mode == Complete && !pt.Delta
 	sets := map[string]int64{}
 	touched := make([]int64, len(t.Properties))
@@ -415,6 +407,24 @@ func (d *differ) entityType(ctx context.Context, i int, out *EntityTypeChanges) 
 	return nil
 }
 
+// open opens the two sides of a table's diff, the prepared data and the
+// current state, and the change file.
+func (d *differ) open(pt *PreparedTable, file string, current func() (*cursor, error)) (nw, cur *cursor, w *changeWriter, err error) {
+	if nw, err = preparedCursor(filepath.Join(d.p.Dir, pt.File)); err != nil {
+		return nil, nil, nil, err
+	}
+	if cur, err = current(); err != nil {
+		nw.close()
+		return nil, nil, nil, fmt.Errorf("idsync: scan %s: %w", pt.Name, err)
+	}
+	if w, err = newChangeWriter(filepath.Join(d.opts.Dir, file)); err != nil {
+		nw.close()
+		cur.close()
+		return nil, nil, nil, err
+	}
+	return nw, cur, w, nil
+}
+
 // tick reports the diff's progress on one table.
 func (d *differ) tick(name string) func(int64) {
 	if d.opts.Progress == nil {
@@ -442,20 +452,12 @@ func (d *differ) association(ctx context.Context, i int, out *AssociationChanges
 	if pt.Err != nil {
 		return pt.Err
 	}
-	nw, err := preparedCursor(filepath.Join(d.p.Dir, pt.File))
+	nw, cur, w, err := d.open(pt, out.File, func() (*cursor, error) { return d.storeLinks(ctx, a) })
 	if err != nil {
 		return err
 	}
 	defer nw.close()
-	cur, err := d.storeLinks(ctx, a)
-	if err != nil {
-		return fmt.Errorf("idsync: scan %s: %w", a.Name, err)
-	}
 	defer cur.close()
-	w, err := newChangeWriter(filepath.Join(d.opts.Dir, out.File))
-	if err != nil {
-		return err
-	}
 	srcT, tgtT := d.p.table(a.Source.EntityType), d.p.table(a.Target.EntityType)
 	complete := d.p.Mode == Complete && !pt.Delta
 	var buf []byte

@@ -499,22 +499,33 @@ func (e *Engine) apply(ctx context.Context, run *Run, cs *ChangeSet, p *Prepared
 	return e.saveState(run.Connector, state)
 }
 
+// lockRun takes the lock of a run's connector and reads the run's record
+// under it.
+func (e *Engine) lockRun(ctx context.Context, runID string) (*Run, func(), error) {
+	run, err := e.LoadRun(runID)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock, err := e.lock(ctx, run.Connector)
+	if err != nil {
+		return nil, nil, err
+	}
+	if run, err = e.LoadRun(runID); err != nil { // it may have changed meanwhile
+		unlock()
+		return nil, nil, err
+	}
+	return run, unlock, nil
+}
+
 // Resume applies a blocked run's change set exactly as it was reviewed,
 // if the store has not changed since it was planned; otherwise it returns
 // an error matching ErrStalePlan and writes nothing.
 func (e *Engine) Resume(ctx context.Context, runID string) (*Run, error) {
-	run, err := e.LoadRun(runID)
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := e.lock(ctx, run.Connector)
+	run, unlock, err := e.lockRun(ctx, runID)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if run, err = e.LoadRun(runID); err != nil { // re-read under the lock
-		return nil, err
-	}
 	if run.State != Blocked {
 		return run, fmt.Errorf("%w: run %s is %s, only a blocked run can be resumed", ErrRunState, runID, run.State)
 	}
@@ -551,18 +562,11 @@ func (e *Engine) Resume(ctx context.Context, runID string) (*Run, error) {
 // Cancel discards a blocked or planned run: its change set is removed and
 // the connector is no longer blocked by it.
 func (e *Engine) Cancel(ctx context.Context, runID string) (*Run, error) {
-	run, err := e.LoadRun(runID)
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := e.lock(ctx, run.Connector)
+	run, unlock, err := e.lockRun(ctx, runID)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if run, err = e.LoadRun(runID); err != nil {
-		return nil, err
-	}
 	if run.State != Blocked && run.State != Planned {
 		return run, fmt.Errorf("%w: run %s is %s, only a blocked or planned run can be cancelled", ErrRunState, runID, run.State)
 	}

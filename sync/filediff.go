@@ -43,11 +43,11 @@ type reReader interface {
 
 // fileSide is one extraction's table reduced to hashes.
 type fileSide struct {
-	index   int // 0 for the old side, 1 for the new one
-	ext     connector.Extraction
-	name    string // table
-	pt      *PreparedTable
-	rep     *tableReport
+	index int // 0 for the old side, 1 for the new one
+	ext   connector.Extraction
+	name  string // table
+	pt    *PreparedTable
+	rep   *tableReport
 	// rows are partitioned by the top byte of their key hash, so that
 	// growing never copies all of them at once and each bucket sorts in
 	// the CPU caches; a row's index is bucket<<32 | position.
@@ -101,15 +101,7 @@ func hashDiff(ctx context.Context, model *entitytype.Model, old, nw connector.Ex
 		}
 		rw, _ := newReportWriter(dir)
 		d.sides[s] = rw
-		d.prepared[s] = &Prepared{Connector: model.Name, Mode: Complete, Dir: dir, Model: model}
-		for _, t := range model.EntityTypes {
-			d.prepared[s].EntityTypes = append(d.prepared[s].EntityTypes, &PreparedTable{Name: t.Name, Rejected: map[Reason]int64{},
-				Skipped: len(o.Tables) > 0 && !slices.Contains(o.Tables, t.Name)})
-		}
-		for _, a := range model.Associations {
-			d.prepared[s].Associations = append(d.prepared[s].Associations, &PreparedTable{Name: a.Name, Rejected: map[Reason]int64{},
-				Skipped: len(o.Tables) > 0 && !slices.Contains(o.Tables, a.Name)})
-		}
+		d.prepared[s] = newPrepared(model, Complete, dir, o.Tables)
 	}
 	cs := &ChangeSet{dir: filepath.Join(o.Dir, "changes"), model: model, m: manifest{Connector: model.Name, Mode: Complete, Model: model}}
 	if err := os.MkdirAll(cs.dir, 0o755); err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -237,14 +238,7 @@ func (p *preparer) run(ctx context.Context) (*Prepared, error) {
 			p.referenced[strings.TrimPrefix(a.Target.EntityType, p.model.Name+".")] = true
 		}
 	}
-	p.out = &Prepared{Connector: p.model.Name, Mode: p.opts.Mode, Dir: p.opts.Dir, Model: p.model}
-	skip := func(name string) bool { return len(p.opts.Tables) > 0 && !slices.Contains(p.opts.Tables, name) }
-	for _, t := range p.model.EntityTypes {
-		p.out.EntityTypes = append(p.out.EntityTypes, &PreparedTable{Name: t.Name, Rejected: map[Reason]int64{}, Skipped: skip(t.Name)})
-	}
-	for _, a := range p.model.Associations {
-		p.out.Associations = append(p.out.Associations, &PreparedTable{Name: a.Name, Rejected: map[Reason]int64{}, Skipped: skip(a.Name)})
-	}
+	p.out = newPrepared(p.model, p.opts.Mode, p.opts.Dir, p.opts.Tables)
 
 	// Phase 1: entity types, in parallel: read, convert, sort, reject
 	// duplicates. Links held in multi-valued columns are collected too.
@@ -298,6 +292,20 @@ func (p *preparer) run(ctx context.Context) (*Prepared, error) {
 		return nil, err
 	}
 	return p.out, errors.Join(errs...)
+}
+
+// newPrepared returns the empty result of preparing the tables of m (all
+// when tables is empty; the others are Skipped).
+func newPrepared(m *entitytype.Model, mode Mode, dir string, tables []string) *Prepared {
+	out := &Prepared{Connector: m.Name, Mode: mode, Dir: dir, Model: m}
+	skip := func(name string) bool { return len(tables) > 0 && !slices.Contains(tables, name) }
+	for _, t := range m.EntityTypes {
+		out.EntityTypes = append(out.EntityTypes, &PreparedTable{Name: t.Name, Rejected: map[Reason]int64{}, Skipped: skip(t.Name)})
+	}
+	for _, a := range m.Associations {
+		out.Associations = append(out.Associations, &PreparedTable{Name: a.Name, Rejected: map[Reason]int64{}, Skipped: skip(a.Name)})
+	}
+	return out
 }
 
 func (p *preparer) abandon(sorters []*extsort.Sorter) {
@@ -385,20 +393,9 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 	defer sorter.Close()
 	errs := p.rep.table(t.Name, pt)
 	var buf []byte
-	for {
-		row, err := tbl.Read()
-		if err == io.EOF {
-			break
-		}
+	for row, err := range p.rows(ctx, tbl, pt) {
 		if err != nil {
-			return fail(err)
-		}
-		pt.Read++
-		if pt.Read%65536 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			p.progress("prepare", t.Name, pt.Read)
+			return readError(err, fail)
 		}
 		line := tbl.Line()
 		key, op, vals, rej := mapper.mapRow(row)
@@ -443,6 +440,45 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 		return fail(errors.New("a delta (command column) cannot be synchronized in complete mode"))
 	}
 	return p.writeSorted(ctx, t.Name, pt, sorter, errs, len(t.Properties))
+}
+
+// rows yields the rows of a table, counting them in pt.Read; every 64Ki
+// rows it checks ctx and reports progress. A read error is a *TableError
+// (the table stops); ctx's error is returned as is.
+func (p *preparer) rows(ctx context.Context, tbl connector.Table, pt *PreparedTable) iter.Seq2[[]string, error] {
+	return func(yield func([]string, error) bool) {
+		for {
+			row, err := tbl.Read()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(nil, &TableError{p.model.Name, pt.Name, pt.Source, err})
+				return
+			}
+			pt.Read++
+			if pt.Read%65536 == 0 {
+				if err := ctx.Err(); err != nil {
+					yield(nil, err)
+					return
+				}
+				p.progress("prepare", pt.Name, pt.Read)
+			}
+			if !yield(row, nil) {
+				return
+			}
+		}
+	}
+}
+
+// readError records a table's read error through fail, and returns any
+// other error (the context's) as is.
+func readError(err error, fail func(error) error) error {
+	var te *TableError
+	if errors.As(err, &te) {
+		return fail(te.Err)
+	}
+	return err
 }
 
 func splitMulti(s, sep string) func(func(string) bool) {

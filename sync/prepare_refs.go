@@ -3,7 +3,6 @@ package sync
 import (
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 
@@ -198,20 +197,9 @@ func (p *preparer) association(ctx context.Context, i int, sorter *extsort.Sorte
 			return fail(err)
 		}
 		var buf []byte
-		for {
-			row, err := tbl.Read()
-			if err == io.EOF {
-				break
-			}
+		for row, err := range p.rows(ctx, tbl, pt) {
 			if err != nil {
-				return fail(err)
-			}
-			pt.Read++
-			if pt.Read%65536 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				p.progress("prepare", a.Name, pt.Read)
+				return readError(err, fail)
 			}
 			line := tbl.Line()
 			pair, op, rej := mapper.mapRow(row)

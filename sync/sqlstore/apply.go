@@ -17,8 +17,16 @@ import (
 // transaction on SQLite, COPY and set-based statements on PostgreSQL. An
 // insert of a stored key, an update or a delete of a missing key, or a
 // link inserted twice or deleted while missing fail with an error
-// matching idsync.ErrStalePlan. Any error, a cancelled ctx or a crash
-// leaves the store as it was.
+// matching idsync.ErrStalePlan.
+//
+// An error or a crash leaves the store as it was, and so does a cancelled
+// ctx, unless the cancellation comes once every change is written: Apply
+// then commits and returns nil.
+//
+// On SQLite, a change set that inserts at least 100,000 links, more than
+// are stored, drops the index of links by target (an initial load,
+// typically): maintaining it would cost more than inserting the links.
+// LinksTo builds it again when it is first called.
 func (s *Store) Apply(ctx context.Context, cs *idsync.ChangeSet) error {
 	if s.dialect == Postgres {
 		return s.applyPostgres(ctx, cs)

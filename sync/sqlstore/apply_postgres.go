@@ -104,8 +104,8 @@ type pgApplier struct {
 	temp  bool // the temporary tables exist
 }
 
-// copyFrom copies rows into table; rows is called with a change and
-// returns the row to copy, or nil to skip the change.
+// copyFrom copies the changes of seq into table, as the rows that row
+// returns (nil to skip a change).
 func copyFrom[C any](a *pgApplier, seq iter.Seq2[C, error], table string, columns []string, row func(C) ([]any, error)) (int64, error) {
 	next, stop := iter.Pull2(seq)
 	defer stop()
@@ -119,10 +119,10 @@ func copyFrom[C any](a *pgApplier, seq iter.Seq2[C, error], table string, column
 				return nil, err
 			}
 			r, err := row(c)
-			if err != nil || r == nil {
-				if err != nil {
-					return nil, err
-				}
+			if err != nil {
+				return nil, err
+			}
+			if r == nil {
 				continue
 			}
 			if err := a.count.add(); err != nil {

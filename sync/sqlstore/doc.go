@@ -44,14 +44,15 @@
 //
 // A resource is one row whose props column holds its non-null canonical
 // property values as a JSON object, {"name":"Ann","hireDate":"2024-01-02"}
-// (jsonb on PostgreSQL). One row per resource, rather than one per
-// property, makes a full scan one sequential walk of the primary key with
-// one row per resource, and an insert one row write; an update merges the
-// changed properties into the object in the database (json_patch on
-// SQLite, || on PostgreSQL), leaving the others, including properties no
-// mapping covers, untouched. The JSON stays readable for a person or a
-// report: json_extract(props, '$.name') on SQLite, props->>'name' on
-// PostgreSQL.
+// (jsonb on PostgreSQL). One row per resource rather than one per
+// (resource, property) keeps the tables and their indexes ten times
+// smaller for ten properties: a full scan is one walk of the primary key
+// returning one row per resource, already grouped, and an insert writes
+// one row. An update merges the properties it changes into the object in
+// the database (json_patch on SQLite, || on PostgreSQL), leaving the
+// others untouched, including properties that no mapping covers. The JSON
+// stays readable for a person or a report: json_extract(props, '$.name')
+// on SQLite, props->>'name' on PostgreSQL.
 //
 // Keys sort bytewise, as the engine needs (Go string order): SQLite's
 // default BINARY collation, and COLLATE "C" on PostgreSQL's key columns.
@@ -61,13 +62,27 @@
 //
 // Apply runs in one transaction. It first compares and bumps the
 // connector's fingerprint (a stale plan fails before any write), then
-// writes batches: on SQLite, multi-row INSERT and DELETE statements
-// prepared once per transaction and json_patch updates; on PostgreSQL,
-// COPY of the inserts into their tables, and COPY of the updates and
-// deletes into a temporary table followed by one UPDATE ... FROM and one
-// DELETE ... USING. The row counts of deletes and updates, and the unique
-// keys of inserts, detect a plan that does not match the stored state: the
-// error matches [idsync.ErrStalePlan] and nothing is written.
+// writes batches. On SQLite, one goroutine reads and encodes the change
+// set while another writes it with multi-row INSERT and DELETE statements
+// prepared once per transaction, and json_patch updates. On PostgreSQL,
+// the inserts are copied (COPY) into their tables, and the updates and
+// deletes into a temporary table, applied by one UPDATE ... FROM and one
+// DELETE ... USING. The unique keys of inserts and the row counts of
+// updates and deletes detect a plan that does not match the stored state:
+// the error matches [idsync.ErrStalePlan], names a key, and nothing is
+// written. A crash during Apply leaves the state from before (SQLite's
+// write-ahead log, PostgreSQL's transaction).
+//
+// On SQLite, a bulk load of links (at least 100,000 inserted, more than
+// are stored) drops the index of links by target, whose upkeep would cost
+// more than inserting the links; [Store.LinksTo] builds it again, in one
+// pass, when it is first called.
+//
+// # Locks
+//
+// [Store.Lock] excludes other runs of a connector in every process using
+// the store: a PostgreSQL advisory lock, or on SQLite a lock file per
+// connector next to the database (see Lock for the limits).
 //
 // PostgreSQL cannot store the NUL character in text, so keys and values
 // holding it fail to apply there; SQLite stores them.

@@ -214,7 +214,7 @@ func (s *Store) Put(ctx context.Context, connector, entityType, key string, prop
 	if err != nil {
 		return fmt.Errorf("sqlstore: put %s %q: %w", entityType, key, err)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(context.WithoutCancel(ctx), nil) // see applySQLite
 	if err != nil {
 		return fmt.Errorf("sqlstore: put: %w", err)
 	}
@@ -234,6 +234,9 @@ func (s *Store) Put(ctx context.Context, connector, entityType, key string, prop
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO idsync_resources (type_id, key, props) VALUES (?, ?, ?)
 		ON CONFLICT (type_id, key) DO UPDATE SET props = excluded.props`), tid, key, text); err != nil {
 		return fmt.Errorf("sqlstore: put %s %q: %w", entityType, key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: put: %w", err)

@@ -36,9 +36,8 @@ const (
 
 // Options configure a [Store]. A nil *Options means the defaults.
 type Options struct {
-	// FailAfter, when positive, makes Apply fail after that many changes
-	// were written, and roll back. It is meant for fault-injection tests
-	// only (storetest uses it).
+	// FailAfter, when positive, makes Apply fail once it has written that
+	// many changes, and roll back: for fault-injection tests only.
 	FailAfter int
 }
 
