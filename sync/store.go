@@ -20,7 +20,8 @@ import (
 //
 // Optional interfaces add abilities; each is documented with the engine's
 // fallback: [SortedScanner] (else the engine sorts what it scans, spilling
-// to disk above its memory budget), [Locker] (else an in-process lock).
+// to disk above its memory budget), [Locker] (else a lock per work folder
+// within the process).
 type Store interface {
 	// Resources streams the stored resources of entity type t, in any
 	// order. Each Record's Values hold the canonical values of
@@ -62,7 +63,10 @@ type SortedScanner interface {
 // Locker is implemented by stores that can hold a per-connector lock across
 // processes (an advisory lock, a lock row). The engine holds it for a whole
 // run, so that two runs of one connector never overlap. Without it, the
-// engine uses a lock within its own process only.
+// engine uses a lock per work folder within its own process only: engines
+// of one process sharing a work folder exclude each other; other processes,
+// or engines with other work folders, are not excluded (the store's
+// fingerprint check still refuses a stale apply).
 type Locker interface {
 	// Lock takes the connector's lock without waiting; it returns an error
 	// matching [ErrBusy] if another run holds it.

@@ -89,7 +89,7 @@ func testConcurrentRunOfConnectorRefused(t *testing.T, h Harness) {
 			unlockB()
 		}
 	} else {
-		t.Logf("the store does not implement idsync.Locker: runs of one connector exclude each other within one engine only")
+		t.Logf("the store does not implement idsync.Locker: runs of one connector exclude each other only within one process and work folder")
 	}
 
 	// A run holding the connector's lock, inside its export.
