@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,12 +28,17 @@ type CompareOptions struct {
 	prepareBoth bool // tests: compare through Prepare and Diff
 }
 
-// DiffExtractions prepares two extractions of one connector's model, in
-// parallel, and diffs them by key: the change set turns the old extraction
-// into the new one (complete mode). Rows that either side rejects are in
-// that side's error report, and keys rejected on the new side are
-// protected. This is the keyed diff of two snapshot files, as
-// `idsync diff` runs it.
+// DiffExtractions diffs two extractions of one connector's model by key:
+// the change set turns the old extraction into the new one (complete
+// mode). Rows that either side rejects are in that side's error report
+// (in Dir/old and Dir/new), and keys rejected on the new side are
+// protected. This is the keyed diff of two snapshot files, as `idsync
+// diff` runs it.
+//
+// Both sides are read in parallel. Snapshot tables are compared by hashes
+// (32 bytes a row in memory; only changed rows are read again), as long as
+// that fits in the memory budget; otherwise, and for deltas and inline
+// associations, both sides are prepared (sorted externally) and diffed.
 func DiffExtractions(ctx context.Context, model *entitytype.Model, old, new connector.Extraction, opts *CompareOptions) (*ChangeSet, *Prepared, error) {
 	var o CompareOptions
 	if opts != nil {
@@ -49,7 +55,16 @@ func DiffExtractions(ctx context.Context, model *entitytype.Model, old, new conn
 		o.MemoryBudget = DefaultMemoryBudget
 	}
 	if canHashDiff(model, o.Tables) && !o.prepareBoth {
-		return hashDiff(ctx, model, old, new, o)
+		cs, p, err := hashDiff(ctx, model, old, new, o)
+		if !errors.Is(err, errOverBudget) {
+			return cs, p, err
+		}
+		// Too large for memory: start again with external sorting.
+		for _, d := range []string{"old", "new", "changes"} {
+			if err := os.RemoveAll(filepath.Join(o.Dir, d)); err != nil {
+				return nil, nil, fmt.Errorf("idsync: %w", err)
+			}
+		}
 	}
 	var po, pn *Prepared
 	g, gctx := errgroup.WithContext(ctx)

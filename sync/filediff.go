@@ -28,6 +28,13 @@ import (
 // their changes exactly. A false "unchanged" needs two rows with different
 // values to collide on a 64-bit hash of the same key, a chance of 2^-64.
 
+// hashedSize is the memory a row takes in the hash diff, on one side.
+const hashedSize = 32
+
+// errOverBudget stops the hash diff when its rows outgrow the memory
+// budget; DiffExtractions then compares through external sorting.
+var errOverBudget = errors.New("idsync: the hash diff would exceed the memory budget")
+
 // hashed is one row of a side.
 type hashed struct {
 	key, content uint64 // hashes of the key and of the canonical values
@@ -62,6 +69,7 @@ type fileSide struct {
 
 // fileDiffer runs the hash diff of one model's tables.
 type fileDiffer struct {
+	budget     int64 // bytes of rows both sides may hold
 	model      *entitytype.Model
 	seed       maphash.Seed
 	sides      [2]*reportWriter // old, new
@@ -91,7 +99,7 @@ func canHashDiff(m *entitytype.Model, tables []string) bool {
 }
 
 func hashDiff(ctx context.Context, model *entitytype.Model, old, nw connector.Extraction, o CompareOptions) (*ChangeSet, *Prepared, error) {
-	d := &fileDiffer{model: model, seed: maphash.MakeSeed(), dir: o.Dir}
+	d := &fileDiffer{model: model, seed: maphash.MakeSeed(), dir: o.Dir, budget: o.MemoryBudget}
 	p := &preparer{model: model}
 	d.keyConvert = p.keyConverter
 	for s, name := range []string{"old", "new"} {
@@ -192,6 +200,11 @@ func (d *fileDiffer) scan(ctx context.Context, exts [2]connector.Extraction, nam
 				if side.pt.Read%65536 == 0 {
 					if err := gctx.Err(); err != nil {
 						return err
+					}
+					// Each side may use half the budget (with the slack of
+					// growing buckets: a quarter of it in rows).
+					if 4*side.count*hashedSize > d.budget {
+						return errOverBudget
 					}
 				}
 				e, rej := hash(side, row, &h)

@@ -139,3 +139,33 @@ func dump(dir string) string {
 	}
 	return b.String()
 }
+
+func TestHashDiffFallsBackOverBudget(t *testing.T) {
+	dir := t.TempDir()
+	m := fileDiffModel()
+	for _, side := range []string{"old", "new"} {
+		os.MkdirAll(filepath.Join(dir, side), 0o755)
+		var b strings.Builder
+		b.WriteString("ID,Name,Hired\n")
+		for i := range 70000 {
+			fmt.Fprintf(&b, "U%d,%s,01/01/2024\n", i, side)
+		}
+		os.WriteFile(filepath.Join(dir, side, "F_User.csv"), []byte(b.String()), 0o644)
+	}
+	old := connector.Folder{Dir: filepath.Join(dir, "old"), Model: m}
+	nw := connector.Folder{Dir: filepath.Join(dir, "new"), Model: m}
+	for _, budget := range []int64{1 << 20, 64 << 20} { // falls back, then not
+		out := t.TempDir()
+		cs, _, err := DiffExtractions(context.Background(), m, old, nw, &CompareOptions{Dir: out, MemoryBudget: budget, Tables: []string{"F_User"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = os.Stat(filepath.Join(out, "new", "F_User.prepared"))
+		if sorted := err == nil; sorted != (budget == 1<<20) {
+			t.Fatalf("budget %d: sorted externally %v", budget, sorted)
+		}
+		if u := cs.EntityTypes()[0]; u.Updated != 70000 || u.Stored != 70000 {
+			t.Fatalf("budget %d: %+v", budget, u.EntityCounts)
+		}
+	}
+}

@@ -142,13 +142,14 @@ func benchBackends(b *testing.B) []backend {
 	return bs
 }
 
-// BenchmarkLoad applies N users and 10·N links in one change set.
+// BenchmarkLoad applies N users, N/10 groups and 10·N links in one
+// change set.
 func BenchmarkLoad(b *testing.B) {
 	for _, be := range benchBackends(b) {
 		for _, n := range benchSizes(b) {
 			b.Run(fmt.Sprintf("%s/N=%d", be.name, n), func(b *testing.B) {
 				p := plansFor(b, n)
-				benchApply(b, be, nil, p.both, int64(n)*11)
+				benchApply(b, be, nil, p.both, int64(n)*11+int64(n/10))
 			})
 		}
 	}
