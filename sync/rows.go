@@ -134,12 +134,26 @@ func (m *rowMapper) mapRow(row []string) (key string, op Op, vals []string, rej 
 	}
 	key, null := joinKey(m.vals, m.keyIdx, &m.keyBuf)
 	switch {
+	case len(m.keyIdx) > 1 && m.sepInKey():
+		return "", 0, nil, &rejection{reason: InvalidValue, column: strings.Join(m.t.Key, ","), raw: key,
+			message: "a part of the composite key contains the key separator U+001F"}
 	case null:
 		return "", 0, nil, &rejection{reason: NullKey, column: strings.Join(m.t.Key, ","), message: "the key is empty"}
 	case strings.IndexByte(key, 0) >= 0:
 		return "", 0, nil, &rejection{reason: InvalidValue, column: strings.Join(m.t.Key, ","), raw: key, message: "the key contains a NUL character"}
 	}
 	return key, op, m.vals, nil
+}
+
+// sepInKey reports whether a part of a composite key holds KeySep, which
+// would make the joined key ambiguous.
+func (m *rowMapper) sepInKey() bool {
+	for _, j := range m.keyIdx {
+		if strings.Contains(m.vals[j], entitytype.KeySep) {
+			return true
+		}
+	}
+	return false
 }
 
 // invalid rejects a row whose value does not convert, with the row's key

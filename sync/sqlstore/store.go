@@ -217,9 +217,10 @@ func sqlitePath(p, query string) (Dialect, string, error) {
 // WAL (readers never block the writer, and a crash loses no committed
 // transaction), full synchronous commits, a busy timeout instead of
 // immediate SQLITE_BUSY errors, write transactions that take the write
-// lock when they begin, and a larger page cache for bulk applies.
+// lock when they begin, a larger page cache for bulk applies, and a WAL
+// file cut back to 64 MiB after a bulk apply is checkpointed.
 var sqliteParams = url.Values{
-	"_pragma": {"busy_timeout(30000)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-65536)"},
+	"_pragma": {"busy_timeout(30000)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-65536)", "journal_size_limit(67108864)"},
 	"_txlock": {"immediate"},
 }
 

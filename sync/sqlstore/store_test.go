@@ -266,7 +266,6 @@ func TestValuesRoundTrip(t *testing.T) {
 func TestInvalidUTF8IsRefused(t *testing.T) {
 	ctx := context.Background()
 	s := sqliteBackend.fresh(t)
-	m := testModel("HR")
 	// Prepare refuses invalid UTF-8 itself; a Put is the way in.
 	err := s.Put(ctx, "HR", "User", "U1", map[string]string{"name": "bad \xff"})
 	require.Error(t, err)
@@ -274,7 +273,6 @@ func TestInvalidUTF8IsRefused(t *testing.T) {
 	_, ok, err := s.Get(ctx, "User", "U1")
 	require.NoError(t, err)
 	assert.False(t, ok)
-	_ = m
 }
 
 func TestUpdateSetsOnlyListedProperties(t *testing.T) {
