@@ -7,12 +7,15 @@
 //	              same process, so that their ratio survives machine noise
 //	bench prepare Prepare of one extraction folder (read, convert, sort,
 //	              write the prepared snapshot)
+//	bench sync    complete runs of the engine into a store (-store URL),
+//	              thresholds off: -old first (the initial load), then -new
 //
 // For example:
 //
 //	go run ./internal/cmd/gendata -n 1000000 -out /tmp/g1m
 //	go run ./internal/cmd/bench diff -config /tmp/g1m/idsync.yaml -old /tmp/g1m/current -new /tmp/g1m/new -entity GEN_User
 //	go run ./internal/cmd/bench prepare -config /tmp/g1m/idsync.yaml -input /tmp/g1m/new -entity GEN_User -budget 64
+//	go run ./internal/cmd/bench sync -config /tmp/g1m/idsync.yaml -old /tmp/g1m/current -new /tmp/g1m/new -store sqlite:/tmp/g1m.db
 package main
 
 import (
@@ -22,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -31,14 +35,17 @@ import (
 	"time"
 
 	"github.com/idsync/idsync/connector"
+	"github.com/idsync/idsync/connector/csvconn"
 	"github.com/idsync/idsync/entitytype"
 	idsync "github.com/idsync/idsync/sync"
+	"github.com/idsync/idsync/sync/sqlstore"
+	"github.com/idsync/idsync/threshold"
 )
 
 func main() {
 	log.SetFlags(0)
-	if len(os.Args) < 2 || (os.Args[1] != "diff" && os.Args[1] != "prepare") {
-		log.Fatal("usage: bench diff|prepare [flags] (-h for the flags)")
+	if len(os.Args) < 2 || !slices.Contains([]string{"diff", "prepare", "sync"}, os.Args[1]) {
+		log.Fatal("usage: bench diff|prepare|sync [flags] (-h for the flags)")
 	}
 	cmd := os.Args[1]
 	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
@@ -49,9 +56,10 @@ func main() {
 	entity := fs.String("entity", "", "only this entity type or association")
 	budget := fs.Int64("budget", 0, "sort memory budget in MiB (0: default)")
 	baseline := fs.Bool("baseline", true, "diff: also run the bare hash-join baseline")
+	storeURL := fs.String("store", "", "sync: the store (sqlite:PATH or postgres://...)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile")
 	fs.Parse(os.Args[2:])
-	if *config == "" || (cmd == "diff" && (*oldDir == "" || *newDir == "")) || (cmd == "prepare" && *input == "") {
+	if *config == "" || (cmd != "prepare" && (*oldDir == "" || *newDir == "")) || (cmd == "prepare" && *input == "") || (cmd == "sync" && *storeURL == "") {
 		fs.Usage()
 		os.Exit(2)
 	}
@@ -84,6 +92,10 @@ func main() {
 	}
 	defer os.RemoveAll(work)
 
+	if cmd == "sync" {
+		benchSync(m, *storeURL, *oldDir, *newDir, work, *budget<<20)
+		return
+	}
 	if cmd == "prepare" {
 		start := time.Now()
 		p, err := idsync.Prepare(context.Background(), m, connector.Folder{Dir: *input, Model: m},
@@ -133,6 +145,43 @@ func main() {
 			fmt.Printf("baseline: %s: %.3f s (inserted %d, changed %d, deleted %d; raw text, single core)\n", name, time.Since(start).Seconds(), ins, upd, del)
 		}
 		fmt.Printf("peak RSS after baseline %s\n", peakRSS())
+	}
+}
+
+// benchSync runs the engine twice into a store, thresholds off: the old
+// extraction (an initial load), then the new one.
+func benchSync(m *entitytype.Model, storeURL, oldDir, newDir, work string, budget int64) {
+	ctx := context.Background()
+	store, err := sqlstore.Open(ctx, storeURL, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	off, offPct := threshold.CountOff(), threshold.PercentOff()
+	m.Thresholds = threshold.Limits{MaxInserted: off, MaxUpdated: off, MaxDeleted: off, MaxLinkInserted: off, MaxLinkDeleted: off,
+		MaxPercentInserted: offPct, MaxPercentUpdated: offPct, MaxPercentDeleted: offPct,
+		MaxLinkPercentInserted: offPct, MaxLinkPercentDeleted: offPct, MaxPercentRejected: offPct}
+	engine := idsync.New(store, &idsync.Options{WorkDir: work, MemoryBudget: budget,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for _, dir := range []string{oldDir, newDir} {
+		start := time.Now()
+		run, err := engine.Run(ctx, csvconn.New(m, dir, &csvconn.Options{InPlace: true}), nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		took := time.Since(start)
+		var changes, rows int64
+		for _, t := range run.EntityTypes {
+			changes += t.Inserted + t.Updated + t.Deleted
+			rows += t.Read
+			fmt.Printf("  %-12s stored %9d read %9d inserted %8d updated %7d deleted %7d\n", t.Name, t.Stored, t.Read, t.Inserted, t.Updated, t.Deleted)
+		}
+		for _, a := range run.Associations {
+			changes += a.Inserted + a.Deleted
+			rows += a.Read
+			fmt.Printf("  %-12s stored %9d read %9d links inserted %8d deleted %7d\n", a.Name, a.Stored, a.Read, a.Inserted, a.Deleted)
+		}
+		fmt.Printf("sync %s: %.3f s end to end (%d rows read, %d changes applied), peak RSS %s\n", filepath.Base(dir), took.Seconds(), rows, changes, peakRSS())
 	}
 }
 
