@@ -537,39 +537,59 @@ func convertGUID(s string) (string, string, bool) {
 	if n := len(s); n >= 2 && (s[0] == '{' && s[n-1] == '}' || s[0] == '(' && s[n-1] == ')') {
 		s = s[1 : n-1]
 	}
-	hyphens := len(s) == 36
-	if !hyphens && len(s) != 32 {
-		return "", "want 32 hex digits", false
-	}
 	var buf [36]byte
-	j := 0
-	for i := 0; i < len(s); i++ {
-		if j == 8 || j == 13 || j == 18 || j == 23 {
-			buf[j] = '-'
-			j++
-			if hyphens {
-				if s[i] != '-' {
+	changed := false // the canonical form differs from s
+	switch len(s) {
+	case 36:
+		for i := 0; i < 36; i++ {
+			c := s[i]
+			if i == 8 || i == 13 || i == 18 || i == 23 {
+				if c != '-' {
 					return "", "misplaced hyphen", false
 				}
+				buf[i] = '-'
 				continue
 			}
+			l := lowerHex[c]
+			if l == 0 {
+				return "", fmt.Sprintf("invalid character %q", rune(c)), false
+			}
+			buf[i] = l
+			changed = changed || l != c
 		}
-		c := s[i]
-		switch {
-		case '0' <= c && c <= '9', 'a' <= c && c <= 'f':
-		case 'A' <= c && c <= 'F':
-			c += 'a' - 'A'
-		default:
-			return "", fmt.Sprintf("invalid character %q", rune(c)), false
+	case 32:
+		changed = true
+		for i, j := 0, 0; i < 32; i++ {
+			if j == 8 || j == 13 || j == 18 || j == 23 {
+				buf[j] = '-'
+				j++
+			}
+			l := lowerHex[s[i]]
+			if l == 0 {
+				return "", fmt.Sprintf("invalid character %q", rune(s[i])), false
+			}
+			buf[j] = l
+			j++
 		}
-		buf[j] = c
-		j++
+	default:
+		return "", "want 32 hex digits", false
 	}
-	if string(buf[:]) == s {
+	if !changed {
 		return s, "", true
 	}
 	return string(buf[:]), "", true
 }
+
+// lowerHex maps a hex digit to its lower-case form, and anything else to 0.
+var lowerHex = func() (t [256]byte) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = byte(c)
+	}
+	for _, c := range "ABCDEF" {
+		t[c] = byte(c) + 'a' - 'A'
+	}
+	return t
+}()
 
 // convertBinary decodes base64 (standard or URL-safe, padded or not) or hex,
 // and writes standard padded base64.
