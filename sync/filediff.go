@@ -167,7 +167,7 @@ func isTableError(err error) bool {
 
 // scan reads one side of a table into hashes, in parallel with the other.
 func (d *fileDiffer) scan(ctx context.Context, exts [2]connector.Extraction, name string, pts [2]*PreparedTable,
-	setup func(s *fileSide) error, hash func(s *fileSide, row []string, h *maphash.Hash) (hashed, *rejection)) ([2]*fileSide, error) {
+	setup func(s *fileSide) error, hash func(s *fileSide, row []string, scratch *[]byte) (hashed, *rejection)) ([2]*fileSide, error) {
 	var sides [2]*fileSide
 	g, gctx := errgroup.WithContext(ctx)
 	for s := range 2 {
@@ -186,8 +186,7 @@ func (d *fileDiffer) scan(ctx context.Context, exts [2]connector.Extraction, nam
 			}
 			rr, ok := tbl.(reReader)
 			side.offsets = ok && rr.Offset() >= 0
-			var h maphash.Hash
-			h.SetSeed(d.seed)
+			var scratch []byte
 			for {
 				row, err := tbl.Read()
 				if err == io.EOF {
@@ -207,7 +206,7 @@ func (d *fileDiffer) scan(ctx context.Context, exts [2]connector.Extraction, nam
 						return errOverBudget
 					}
 				}
-				e, rej := hash(side, row, &h)
+				e, rej := hash(side, row, &scratch)
 				if rej != nil {
 					side.rep.reject(tbl.Line(), rej)
 					continue
@@ -355,17 +354,18 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 			s.mapEntity = m.mapRow
 		}
 		return err
-	}, func(s *fileSide, row []string, h *maphash.Hash) (hashed, *rejection) {
+	}, func(s *fileSide, row []string, scratch *[]byte) (hashed, *rejection) {
 		key, _, vals, rej := s.mapEntity(row)
 		if rej != nil {
 			return hashed{}, rej
 		}
-		h.Reset()
+		b := (*scratch)[:0]
 		for _, v := range vals {
-			h.WriteString(v)
-			h.WriteByte(0xff) // never in UTF-8 text
+			b = append(b, v...)
+			b = append(b, 0xff) // never in UTF-8 text
 		}
-		return hashed{key: maphash.String(d.seed, key), content: h.Sum64()}, nil
+		*scratch = b
+		return hashed{key: maphash.String(d.seed, key), content: maphash.Bytes(d.seed, b)}, nil
 	})
 	if err != nil {
 		return err
@@ -506,7 +506,7 @@ func (d *fileDiffer) association(ctx context.Context, i int, exts [2]connector.E
 			s.mapLink = m.mapRow
 		}
 		return err
-	}, func(s *fileSide, row []string, _ *maphash.Hash) (hashed, *rejection) {
+	}, func(s *fileSide, row []string, _ *[]byte) (hashed, *rejection) {
 		pair, _, rej := s.mapLink(row)
 		if rej != nil {
 			return hashed{}, rej
