@@ -19,7 +19,8 @@ type CompareOptions struct {
 	// Dir receives the prepared data and the change set; a temporary
 	// folder when empty (the caller removes it).
 	Dir string
-	// MemoryBudget bounds each sort's memory; DefaultMemoryBudget when 0.
+	// MemoryBudget bounds the memory of the comparison as a whole (the
+	// rows the two sides hold); DefaultMemoryBudget when 0.
 	MemoryBudget int64
 	// Tables, when not empty, names the entity types and associations to
 	// compare; all when empty.
@@ -66,14 +67,18 @@ func DiffExtractions(ctx context.Context, model *entitytype.Model, old, new conn
 			}
 		}
 	}
+	// Two sides sort at once, and the garbage collector lets the heap grow
+	// to about twice what is live: a quarter of the budget each keeps the
+	// process near the budget.
+	side := o.MemoryBudget / 4
 	var po, pn *Prepared
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		po, err = Prepare(gctx, model, old, &PrepareOptions{Dir: filepath.Join(o.Dir, "old"), MemoryBudget: o.MemoryBudget / 2, SkipReferences: true, Tables: o.Tables})
+		po, err = Prepare(gctx, model, old, &PrepareOptions{Dir: filepath.Join(o.Dir, "old"), MemoryBudget: side, SkipReferences: true, Tables: o.Tables})
 		return err
 	})
 	g.Go(func() (err error) {
-		pn, err = Prepare(gctx, model, new, &PrepareOptions{Dir: filepath.Join(o.Dir, "new"), MemoryBudget: o.MemoryBudget / 2, SkipReferences: true, Tables: o.Tables})
+		pn, err = Prepare(gctx, model, new, &PrepareOptions{Dir: filepath.Join(o.Dir, "new"), MemoryBudget: side, SkipReferences: true, Tables: o.Tables})
 		return err
 	})
 	if err := g.Wait(); err != nil {

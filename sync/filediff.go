@@ -200,9 +200,10 @@ func (d *fileDiffer) scan(ctx context.Context, exts [2]connector.Extraction, nam
 					if err := gctx.Err(); err != nil {
 						return err
 					}
-					// Each side may use half the budget (with the slack of
-					// growing buckets: a quarter of it in rows).
-					if 4*side.count*hashedSize > d.budget {
+					// Both sides' rows, the slack of growing buckets and the
+					// garbage of reading must fit: a sixth of the budget a
+					// side in rows.
+					if 6*side.count*hashedSize > d.budget {
 						return errOverBudget
 					}
 				}
