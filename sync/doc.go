@@ -17,7 +17,11 @@
 //
 // A run goes through the steps of DESIGN.md, each callable alone:
 // [connector.Connector.Export], [Prepare], [Diff], threshold evaluation
-// ([Policy]) and [Store.Apply]. [Engine.Plan] is the dry run.
+// ([Policy]) and [Store.Apply]. The "update expressions" step of the
+// product is part of Prepare: expression properties are computed from
+// each row as it is read, with expressions compiled once per entity type.
+// [Engine.Plan] is the dry run; [Engine.RunJob] runs several connectors;
+// [DiffExtractions] compares two extractions without a store.
 //
 // # Guarantees
 //
