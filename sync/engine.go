@@ -448,6 +448,7 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	}
 	if exceeded != nil {
 		run.State = Blocked
+		e.supersede(state.BlockedRun, run.ID)
 		state.BlockedRun = run.ID
 		if err := e.saveState(model.Name, state); err != nil {
 			return run, err
@@ -459,6 +460,22 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 		return run, err
 	}
 	return run, nil
+}
+
+// supersede cancels the blocked run old, which the run by now replaces: a
+// person reviews the newer plan, and the older one must not be resumed.
+func (e *Engine) supersede(old, by string) {
+	if old == "" || old == by {
+		return
+	}
+	r, err := e.LoadRun(old)
+	if err != nil || r.State != Blocked {
+		return
+	}
+	r.State, r.Ended, r.Error = Cancelled, e.opts.Now().UTC(), "superseded by run "+by
+	if e.saveRun(r) == nil {
+		os.RemoveAll(filepath.Join(r.dir, "changes"))
+	}
 }
 
 // checkPrevious makes sure that an incremental run from a full snapshot
@@ -490,6 +507,7 @@ func (e *Engine) apply(ctx context.Context, run *Run, cs *ChangeSet, p *Prepared
 		return err
 	}
 	if run.Mode == Complete || state.BlockedRun == run.ID {
+		e.supersede(state.BlockedRun, run.ID)
 		state.BlockedRun = ""
 	}
 	if run.Cursor != "" {

@@ -71,7 +71,27 @@ func TestCompleteRunClearsBlock(t *testing.T) {
 	assert.Equal(t, 3, store.Count("SAB_User"))
 
 	_, err = eng.Resume(ctx, first.ID)
-	assert.ErrorIs(t, err, idsync.ErrStalePlan, "the store changed since the blocked run was planned")
+	assert.ErrorIs(t, err, idsync.ErrRunState, "the blocked run was superseded")
+	first, err = eng.LoadRun(first.ID)
+	require.NoError(t, err)
+	assert.Equal(t, idsync.Cancelled, first.State)
+	assert.Contains(t, first.Error, "superseded by run "+run.ID)
+	assert.Equal(t, 3, store.Count("SAB_User"))
+}
+
+func TestNewBlockedRunSupersedesOlder(t *testing.T) {
+	ctx := context.Background()
+	eng, store := newEngine(t)
+	conn := memconn.New(sabModel())
+	day1(conn)
+	first, err := eng.Run(ctx, conn, nil)
+	require.ErrorIs(t, err, idsync.ErrBlocked)
+	second, err := eng.Run(ctx, conn, nil)
+	require.ErrorIs(t, err, idsync.ErrBlocked)
+	_, err = eng.Resume(ctx, first.ID)
+	require.ErrorIs(t, err, idsync.ErrRunState, "only the newest blocked run can be resumed")
+	_, err = eng.Resume(ctx, second.ID)
+	require.NoError(t, err)
 	assert.Equal(t, 3, store.Count("SAB_User"))
 }
 

@@ -528,13 +528,14 @@ func TestCancel(t *testing.T) {
 func TestStaleResume(t *testing.T) {
 	t.Parallel()
 	dir := sample(t)
-	run := func() string {
-		r := expect(t, dir, 3, args("run", flags(dir, "--input", filepath.Join(dir, "day1"), "--connector", "HR", "--json"))...)
-		return decode(t, r.stdout)["run"].(string)
-	}
-	first, second := run(), run()
-	expect(t, dir, 0, args("resume", []string{second}, storeFlags(dir))...)
-	r := expect(t, dir, 4, args("resume", []string{first}, storeFlags(dir))...)
+	// A first plan blocks; then another operator, with a work folder of
+	// their own, loads the same store: the first plan is stale.
+	r := expect(t, dir, 3, args("run", flags(dir, "--input", filepath.Join(dir, "day1"), "--connector", "HR", "--json"))...)
+	first := decode(t, r.stdout)["run"].(string)
+	other := []string{"--store", "sqlite:" + filepath.Join(dir, "x.db"), "--work", filepath.Join(dir, "other")}
+	r = expect(t, dir, 3, args("run", []string{"--config", filepath.Join(dir, "idsync.yaml"), "--input", filepath.Join(dir, "day1"), "--connector", "HR", "--json"}, other)...)
+	expect(t, dir, 0, args("resume", []string{decode(t, r.stdout)["run"].(string)}, other)...)
+	r = expect(t, dir, 4, args("resume", []string{first}, storeFlags(dir))...)
 	assert.Contains(t, r.stderr, "stale plan")
 	assert.Contains(t, r.stderr, "idsync cancel "+first)
 	assert.NotContains(t, r.stdout, "Apply:", "no resume command for a stale plan")
