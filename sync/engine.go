@@ -337,7 +337,7 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	if err != nil {
 		return nil, err
 	}
-	if mode == Incremental && state.BlockedRun != "" {
+	if apply && mode == Incremental && state.BlockedRun != "" {
 		return nil, fmt.Errorf("%w: %s has blocked run %s: resume or cancel it, or run in complete mode", ErrConnectorBlocked, model.Name, state.BlockedRun)
 	}
 	run, err = e.newRun(model.Name, mode)
@@ -400,10 +400,13 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	if err != nil {
 		return run, err
 	}
-	if mode == Complete && !opts.AllowEmpty {
-		for _, t := range p.EntityTypes {
-			if t.Read == 0 && !t.Skipped {
-				return run, fmt.Errorf("%w: %s.%s (%s) has no row; set AllowEmpty to delete all its resources", ErrEmptyExtraction, model.Name, t.Name, t.Source)
+	if !opts.AllowEmpty {
+		// A blank snapshot would delete everything, in complete mode and
+		// in incremental mode from the previous snapshot alike.
+		for _, t := range slices.Concat(p.EntityTypes, p.Associations) {
+			if t.Read == 0 && !t.Skipped && !t.Delta && t.Header != nil { // a table of its own
+
+				return run, fmt.Errorf("%w: %s.%s (%s) has no row; set AllowEmpty to delete all it holds", ErrEmptyExtraction, model.Name, t.Name, t.Source)
 			}
 		}
 	}

@@ -84,15 +84,16 @@ func TestDiffApplyGivesNew(t *testing.T) {
 		eng := idsync.New(store, &idsync.Options{WorkDir: tempDir(t)})
 		conn := memconn.New(open(sabModel()))
 		a.load(conn)
-		if _, err := eng.Run(ctx, conn, nil); err != nil {
+		if _, err := eng.Run(ctx, conn, &idsync.RunOptions{AllowEmpty: true}); err != nil {
 			t.Fatalf("load a: %v", err)
 		}
 		b.load(conn)
-		p1, err := eng.Plan(ctx, conn, nil)
+		all := &idsync.RunOptions{AllowEmpty: true}
+		p1, err := eng.Plan(ctx, conn, all)
 		if err != nil {
 			t.Fatalf("plan: %v", err)
 		}
-		p2, err := eng.Plan(ctx, conn, nil)
+		p2, err := eng.Plan(ctx, conn, all)
 		if err != nil || p1.ChangeSetHash != p2.ChangeSetHash {
 			t.Fatalf("plans of equal inputs differ: %s %s %v", p1.ChangeSetHash, p2.ChangeSetHash, err)
 		}

@@ -97,10 +97,10 @@ var (
 	// ErrConnectorBlocked refuses an incremental run of a connector that
 	// has a blocked run: resume or cancel it, or run in complete mode.
 	ErrConnectorBlocked = errors.New("idsync: connector has a blocked run")
-	// ErrEmptyExtraction refuses a complete run of an entity type whose
-	// extraction has no row, unless Options.AllowEmpty is set: a blank file
-	// must not erase a system.
-	ErrEmptyExtraction = errors.New("idsync: empty extraction in complete mode")
+	// ErrEmptyExtraction refuses a run with a snapshot table (entity type
+	// or association) that has no row, unless RunOptions.AllowEmpty is set:
+	// a blank file must not erase a system.
+	ErrEmptyExtraction = errors.New("idsync: empty extraction")
 	// ErrNoPrevious means an incremental run found no previous prepared
 	// snapshot to diff against: run in complete mode first.
 	ErrNoPrevious = errors.New("idsync: no previous snapshot: run in complete mode first")

@@ -100,7 +100,7 @@ func testConcurrentRunOfConnectorRefused(t *testing.T, h Harness) {
 	}
 	first := make(chan result, 1)
 	go func() {
-		r, err := e.eng.Run(e.ctx, g, nil)
+		r, err := e.eng.Run(e.ctx, g, allowEmpty)
 		first <- result{r, err}
 	}()
 	select {
