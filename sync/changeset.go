@@ -355,6 +355,12 @@ func OpenChangeSet(dir string) (*ChangeSet, error) {
 func (cs *ChangeSet) rehash() error {
 	h := sha256.New()
 	fmt.Fprintf(h, "idsync changeset v1\x00%s\x00%s\x00%s\x00", cs.m.Connector, cs.m.Mode, cs.m.Fingerprint)
+	// The model decodes the files (property indexes): it is hashed too.
+	model, err := json.Marshal(cs.m.Model)
+	if err != nil {
+		return fmt.Errorf("idsync: %w", err)
+	}
+	h.Write(model)
 	for i := range cs.m.EntityTypes {
 		e := &cs.m.EntityTypes[i]
 		sum, err := fileSHA256(filepath.Join(cs.dir, e.File))

@@ -134,6 +134,7 @@ type PreparedTable struct {
 
 	protected keySet // keys of rejected rows (entity types)
 	keys      keySet // keys prepared (entity types that are referenced)
+	deleted   keySet // keys that delete commands name (idem)
 }
 
 // RejectedCount returns the number of rows left out.
@@ -544,7 +545,13 @@ func (p *preparer) writeSorted(ctx context.Context, name string, pt *PreparedTab
 			return nil
 		}
 		if !link && p.referenced[name] {
-			pt.keys.add(string(rec.Key(prev)))
+			f := rec.Split(prev)
+			key := f.NextString()
+			if op := f.Next(); len(op) == 1 && Op(op[0]) == Delete {
+				pt.deleted.add(key)
+			} else {
+				pt.keys.add(key)
+			}
 		}
 		return w.write(prev)
 	}

@@ -12,9 +12,11 @@ import (
 )
 
 // known reports whether a key of the entity type name (possibly
-// "Connector.EntityType") exists in this extraction, is protected, or is
-// in the store when the store's state counts: for other connectors' entity
-// types, and in incremental mode.
+// "Connector.EntityType") will exist once the run is applied: it is
+// prepared in this extraction, or it is stored and neither deleted by this
+// run nor absent from a complete extraction (unless protected, hence kept).
+// Deletes that an incremental run computes from the previous snapshot are
+// not known yet here, so a reference to such a key passes.
 func (p *preparer) known(ctx context.Context, name, key string) (bool, error) {
 	conn, typ, other := strings.Cut(name, ".")
 	if !other {
@@ -23,17 +25,18 @@ func (p *preparer) known(ctx context.Context, name, key string) (bool, error) {
 		other = false
 	}
 	if !other {
-		for i, t := range p.model.EntityTypes {
-			if t.Name == typ {
-				pt := p.out.EntityTypes[i]
-				if pt.keys.has(key) || pt.protected.has(key) {
-					return true, nil
-				}
+		if pt := p.out.table(typ); pt != nil {
+			switch {
+			case pt.keys.has(key): // prepared (and not deleted by a delta)
+				return true, nil
+			case pt.deleted.has(key): // deleted by this delta
+				return false, nil
+			case p.opts.Mode == Complete && !pt.protected.has(key):
+				return false, nil
 			}
 		}
-		if p.opts.Mode == Complete {
-			return false, nil
-		}
+		// A protected key is kept as stored; in incremental mode, what is
+		// stored stays unless deleted: ask the store.
 	}
 	s, err := p.storeKeys(ctx, typ)
 	if err != nil {

@@ -36,6 +36,7 @@ type rowMapper struct {
 	t      *entitytype.EntityType
 	cols   []column
 	keyIdx []int // property index of each key part
+	order  []int // property indexes, key parts first
 	cmdCol int   // header index of the command column, or -1
 	vals   []string
 	keyBuf strings.Builder
@@ -95,6 +96,12 @@ func newRowMapper(t *entitytype.EntityType, source string, header, extra []strin
 			}
 		}
 	}
+	m.order = slices.Clone(m.keyIdx)
+	for j := range t.Properties {
+		if !slices.Contains(m.keyIdx, j) {
+			m.order = append(m.order, j)
+		}
+	}
 	return m, idx, nil
 }
 
@@ -111,7 +118,7 @@ func (m *rowMapper) mapRow(row []string) (key string, op Op, vals []string, rej 
 		}
 		op = o
 	}
-	for j := range m.cols {
+	for _, j := range m.order {
 		c := &m.cols[j]
 		raw := ""
 		if c.index >= 0 {
@@ -122,13 +129,13 @@ func (m *rowMapper) mapRow(row []string) (key string, op Op, vals []string, rej 
 			}
 			v, err := c.expr.Eval(c.vals)
 			if err != nil {
-				return m.invalid(row, c.name, "", err)
+				return m.invalid(j, "", err)
 			}
 			raw = v
 		}
 		v, err := c.conv.Convert(raw)
 		if err != nil {
-			return m.invalid(row, c.name, raw, err)
+			return m.invalid(j, raw, err)
 		}
 		m.vals[j] = v
 	}
@@ -156,25 +163,15 @@ func (m *rowMapper) sepInKey() bool {
 	return false
 }
 
-// invalid rejects a row whose value does not convert, with the row's key
-// when its key columns convert, so that the stored resource is protected.
-func (m *rowMapper) invalid(row []string, column, raw string, err error) (string, Op, []string, *rejection) {
-	var parts []string
-	for _, j := range m.keyIdx {
-		c := &m.cols[j]
-		if c.index < 0 {
-			parts = nil
-			break
-		}
-		v, err := c.conv.Convert(row[c.index])
-		if err != nil || v == "" {
-			parts = nil
-			break
-		}
-		parts = append(parts, v)
+// invalid rejects a row whose value does not convert. Key parts convert
+// first, so when they did, the rejection carries the row's key and
+// protects the stored resource.
+func (m *rowMapper) invalid(j int, raw string, err error) (string, Op, []string, *rejection) {
+	key := ""
+	if !slices.Contains(m.keyIdx, j) {
+		key, _ = joinKey(m.vals, m.keyIdx, &m.keyBuf)
 	}
-	key := strings.Join(parts, entitytype.KeySep)
-	return "", 0, nil, &rejection{reason: InvalidValue, key: key, column: column, raw: raw, message: err.Error(), protect: key != ""}
+	return "", 0, nil, &rejection{reason: InvalidValue, key: key, column: m.cols[j].name, raw: raw, message: err.Error(), protect: key != ""}
 }
 
 // joinKey returns the key of a row from its values, and whether a part of
