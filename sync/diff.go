@@ -484,7 +484,7 @@ func (d *differ) association(ctx context.Context, i int, out *AssociationChanges
 			}
 			pair := rec.Key(c)
 			src, tgt, _ := strings.Cut(string(pair), "\x00")
-			if (srcT != nil && srcT.protected.has(src)) || (tgtT != nil && tgtT.protected.has(tgt)) {
+			if linkKept(pt, srcT, tgtT, src, tgt) {
 				return nil
 			}
 			out.Deleted++

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/idsync/idsync/connector"
 	"github.com/idsync/idsync/entitytype"
+	"github.com/idsync/idsync/internal/rec"
 	"github.com/idsync/idsync/threshold"
 )
 
@@ -71,8 +73,6 @@ type Engine struct {
 	store Store
 	opts  Options
 	log   *slog.Logger
-
-	mu gosync.Mutex // serializes changes of connector state files
 }
 
 // processLocks are the connector locks of this process, by work folder
@@ -164,7 +164,10 @@ type connState struct {
 	BlockedRun string `json:"blockedRun,omitempty"`
 	Cursor     string `json:"cursor,omitempty"`
 	LastRun    string `json:"lastRun,omitempty"`
-	Disabled   bool   `json:"disabled,omitempty"`
+	// Previous is the store's fingerprint when the previous snapshots were
+	// kept: if the store has another, they no longer describe it.
+	Previous string `json:"previous,omitempty"`
+	Disabled bool   `json:"disabled,omitempty"`
 }
 
 func (e *Engine) connDir(name string) string {
@@ -186,7 +189,20 @@ func (e *Engine) loadState(name string) (connState, error) {
 	return s, nil
 }
 
-func (e *Engine) saveState(name string, s connState) error {
+// stateMu serializes the changes of connector state files in the process.
+var stateMu gosync.Mutex
+
+// updateState changes a connector's state file: it reads the file, lets
+// change modify it, and writes it back, all under one lock, so that
+// changes made meanwhile (activation, another run's end) are not lost.
+func (e *Engine) updateState(name string, change func(*connState)) error {
+	stateMu.Lock()
+	defer stateMu.Unlock()
+	s, err := e.loadState(name)
+	if err != nil {
+		return err
+	}
+	change(&s)
 	if err := os.MkdirAll(e.connDir(name), 0o755); err != nil {
 		return fmt.Errorf("idsync: %w", err)
 	}
@@ -421,6 +437,9 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	if err != nil {
 		return run, fmt.Errorf("idsync: fingerprint: %w", err)
 	}
+	if mode == Incremental && state.Previous != "" && state.Previous != fp && hasSnapshotDelta(p) {
+		return run, fmt.Errorf("%w: the store of %s changed since the previous snapshot was kept (fingerprint %s, then %s)", ErrNoPrevious, model.Name, fp, state.Previous)
+	}
 	cs, err := Diff(ctx, p, e.store, &DiffOptions{
 		Dir: filepath.Join(run.dir, "changes"), MemoryBudget: e.opts.MemoryBudget,
 		Fingerprint: fp, Progress: e.opts.Progress,
@@ -451,9 +470,10 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	}
 	if exceeded != nil {
 		run.State = Blocked
-		e.supersede(state.BlockedRun, run.ID)
-		state.BlockedRun = run.ID
-		if err := e.saveState(model.Name, state); err != nil {
+		if err := e.updateState(model.Name, func(s *connState) {
+			e.supersede(s.BlockedRun, run.ID)
+			s.BlockedRun = run.ID
+		}); err != nil {
 			return run, err
 		}
 		log.Warn("run blocked by thresholds", "reason", exceeded.Error())
@@ -463,6 +483,12 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 		return run, err
 	}
 	return run, nil
+}
+
+// hasSnapshotDelta reports whether a table's delta was computed from the
+// previous snapshot.
+func hasSnapshotDelta(p *Prepared) bool {
+	return slices.ContainsFunc(slices.Concat(p.EntityTypes, p.Associations), func(t *PreparedTable) bool { return t.Snapshot != "" })
 }
 
 // supersede cancels the blocked run old, which the run by now replaces: a
@@ -495,29 +521,35 @@ func (e *Engine) checkPrevious(m *entitytype.Model) error {
 
 // apply applies a change set and, on success, records the run as
 // succeeded, keeps its prepared snapshots as the previous ones and clears
-// the connector's blocked state.
+// the connector's blocked state. Once the store has the changes, the run
+// has succeeded: if keeping the snapshots fails, they are dropped (the
+// next incremental run then asks for a complete one) and a warning logged.
 func (e *Engine) apply(ctx context.Context, run *Run, cs *ChangeSet, p *Prepared) error {
 	e.progress(run.Connector, "apply", "", 0)
 	if err := e.store.Apply(ctx, cs); err != nil {
 		return fmt.Errorf("idsync: apply: %w", err)
 	}
 	run.State = Succeeded
-	state, err := e.loadState(run.Connector)
+	prev := filepath.Join(e.connDir(run.Connector), "previous")
+	fp, err := e.store.Fingerprint(context.WithoutCancel(ctx), run.Connector)
+	if err == nil {
+		err = promote(ctx, filepath.Join(run.dir, "prepared"), prev, p)
+	}
 	if err != nil {
-		return err
+		e.log.Warn("previous snapshot dropped: the next incremental run needs a complete one", "connector", run.Connector, "run", run.ID, "error", err)
+		os.RemoveAll(prev)
+		fp = ""
 	}
-	if err := promote(filepath.Join(run.dir, "prepared"), filepath.Join(e.connDir(run.Connector), "previous"), p); err != nil {
-		return err
-	}
-	if run.Mode == Complete || state.BlockedRun == run.ID {
-		e.supersede(state.BlockedRun, run.ID)
-		state.BlockedRun = ""
-	}
-	if run.Cursor != "" {
-		state.Cursor = run.Cursor
-	}
-	state.LastRun = run.ID
-	return e.saveState(run.Connector, state)
+	return e.updateState(run.Connector, func(s *connState) {
+		if run.Mode == Complete || s.BlockedRun == run.ID {
+			e.supersede(s.BlockedRun, run.ID)
+			s.BlockedRun = ""
+		}
+		if run.Cursor != "" {
+			s.Cursor = run.Cursor
+		}
+		s.LastRun, s.Previous = run.ID, fp
+	})
 }
 
 // lockRun takes the lock of a run's connector and reads the run's record
@@ -598,15 +630,11 @@ func (e *Engine) Cancel(ctx context.Context, runID string) (*Run, error) {
 	if err := os.RemoveAll(filepath.Join(run.dir, "changes")); err != nil {
 		return run, fmt.Errorf("idsync: %w", err)
 	}
-	state, err := e.loadState(run.Connector)
-	if err != nil {
-		return run, err
-	}
-	if state.BlockedRun == runID {
-		state.BlockedRun = ""
-		return run, e.saveState(run.Connector, state)
-	}
-	return run, nil
+	return run, e.updateState(run.Connector, func(s *connState) {
+		if s.BlockedRun == runID {
+			s.BlockedRun = ""
+		}
+	})
 }
 
 // BlockedRun returns the ID of the connector's blocked run, or "".
@@ -618,14 +646,7 @@ func (e *Engine) BlockedRun(connector string) (string, error) {
 // SetActive activates or deactivates a connector: a deactivated connector
 // is skipped by jobs until it is activated again.
 func (e *Engine) SetActive(connector string, active bool) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s, err := e.loadState(connector)
-	if err != nil {
-		return err
-	}
-	s.Disabled = !active
-	return e.saveState(connector, s)
+	return e.updateState(connector, func(s *connState) { s.Disabled = !active })
 }
 
 // Active reports whether a connector is active (not deactivated).
@@ -652,21 +673,88 @@ func Policy(m *entitytype.Model) *threshold.Policy {
 	return p
 }
 
-// promote copies the prepared snapshots (not deltas) of a run into the
-// connector's previous folder, replacing the older ones.
-func promote(from, to string, p *Prepared) error {
-	if err := os.MkdirAll(to, 0o755); err != nil {
+// promote makes a run's prepared snapshots the connector's previous ones.
+// A key that the run protected keeps its previous record, as the store
+// keeps its resource: a later incremental run then still sees it, and
+// deletes it if it disappears. The new folder is staged and swapped in,
+// so a failure leaves the old one whole.
+func promote(ctx context.Context, from, to string, p *Prepared) error {
+	stage, old := to+".new", to+".old"
+	os.RemoveAll(stage)
+	if err := os.MkdirAll(stage, 0o755); err != nil {
 		return fmt.Errorf("idsync: %w", err)
 	}
-	for _, t := range slices.Concat(p.EntityTypes, p.Associations) {
+	for i, t := range slices.Concat(p.EntityTypes, p.Associations) {
+		prevFile := filepath.Join(to, t.Name+".prepared")
+		out := filepath.Join(stage, t.Name+".prepared")
 		if snapshotFile(t) == "" || (t.Delta && t.Snapshot == "") {
-			continue // nothing prepared, or a delta exported by the connector
+			// Nothing prepared, or a delta the connector exported: the
+			// previous snapshot stays.
+			if err := copyFile(prevFile, out); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			continue
 		}
-		if err := copyFile(filepath.Join(from, snapshotFile(t)), filepath.Join(to, t.Name+".prepared")); err != nil {
+		keep := func(key []byte) bool { return t.protected.has(string(key)) }
+		if i >= len(p.EntityTypes) {
+			a := p.Model.Associations[i-len(p.EntityTypes)]
+			src, tgt := p.table(a.Source.EntityType), p.table(a.Target.EntityType)
+			keep = func(pair []byte) bool {
+				s, g, _ := bytes.Cut(pair, []byte{0})
+				return linkKept(t, src, tgt, string(s), string(g))
+			}
+		}
+		if err := keepProtected(ctx, filepath.Join(from, snapshotFile(t)), prevFile, out, t, keep); err != nil {
 			return err
 		}
 	}
-	return copyFile(filepath.Join(from, preparedIndex), filepath.Join(to, preparedIndex))
+	if err := copyFile(filepath.Join(from, preparedIndex), filepath.Join(stage, preparedIndex)); err != nil {
+		return err
+	}
+	os.RemoveAll(old)
+	if err := os.Rename(to, old); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("idsync: %w", err)
+	}
+	if err := os.Rename(stage, to); err != nil {
+		return fmt.Errorf("idsync: %w", err)
+	}
+	return os.RemoveAll(old)
+}
+
+// keepProtected writes the new snapshot, plus the previous records of the
+// keys that keep says are protected and that the new snapshot lacks.
+func keepProtected(ctx context.Context, newFile, prevFile, out string, t *PreparedTable, keep func([]byte) bool) error {
+	if _, err := os.Stat(prevFile); errors.Is(err, os.ErrNotExist) {
+		return copyFile(newFile, out)
+	}
+	nw, err := preparedCursor(newFile)
+	if err != nil {
+		return err
+	}
+	defer nw.close()
+	old, err := preparedCursor(prevFile)
+	if err != nil {
+		return err
+	}
+	defer old.close()
+	w, err := newPreparedWriter(out, &PreparedTable{Name: t.Name})
+	if err != nil {
+		return err
+	}
+	defer w.abort()
+	err = merge(ctx, nw, old, nil, func(n, c []byte) error {
+		switch {
+		case n != nil:
+			return w.write(n)
+		case keep(rec.Key(c)):
+			return w.write(c)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return w.close()
 }
 
 func copyFile(from, to string) error {

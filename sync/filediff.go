@@ -98,7 +98,7 @@ func canHashDiff(m *entitytype.Model, tables []string) bool {
 	return true
 }
 
-func hashDiff(ctx context.Context, model *entitytype.Model, old, nw connector.Extraction, o CompareOptions) (*ChangeSet, *Prepared, error) {
+func hashDiff(ctx context.Context, model *entitytype.Model, old, nw connector.Extraction, o CompareOptions) (cs *ChangeSet, pn *Prepared, err error) {
 	d := &fileDiffer{model: model, seed: maphash.MakeSeed(), dir: o.Dir, budget: o.MemoryBudget}
 	p := &preparer{model: model}
 	d.keyConvert = p.keyConverter
@@ -111,7 +111,14 @@ func hashDiff(ctx context.Context, model *entitytype.Model, old, nw connector.Ex
 		d.sides[s] = rw
 		d.prepared[s] = newPrepared(model, Complete, dir, o.Tables)
 	}
-	cs := &ChangeSet{dir: filepath.Join(o.Dir, "changes"), model: model, m: manifest{Connector: model.Name, Mode: Complete, Model: model}}
+	defer func() {
+		if err != nil {
+			for _, rw := range d.sides {
+				rw.abandon()
+			}
+		}
+	}()
+	cs = &ChangeSet{dir: filepath.Join(o.Dir, "changes"), model: model, m: manifest{Connector: model.Name, Mode: Complete, Model: model}}
 	if err := os.MkdirAll(cs.dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("idsync: %w", err)
 	}
@@ -386,6 +393,7 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 	}
 	var changes [][]byte
 	var stored int64 = unchanged
+	var dups [2]int64 // rows of duplicated keys, left out
 	sets := map[string]int64{}
 	touched := make([]int64, len(t.Properties))
 	for _, g := range pending {
@@ -410,12 +418,14 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 		for _, key := range order {
 			v := keys[key]
 			if len(v[1]) > 1 { // duplicated in the new extraction
+				dups[1] += int64(len(v[1]))
 				for _, x := range v[1] {
 					sides[1].rep.add(DuplicateKey, int(x.line), key, "", "", "the key appears on more than one row")
 				}
 				sides[1].rep.protect(key)
 			}
 			if len(v[0]) > 1 { // duplicated in the old one: not a stored resource
+				dups[0] += int64(len(v[0]))
 				for _, x := range v[0] {
 					sides[0].rep.add(DuplicateKey, int(x.line), key, "", "", "the key appears on more than one row")
 				}
@@ -460,8 +470,8 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 	out.Unchanged = out.Stored - out.Updated - out.Deleted
 	out.Rejected = pts[1].RejectedCount()
 	out.Protected = int64(pts[1].ProtectedCount())
-	pts[0].Prepared, pts[1].Prepared = sides[0].count, sides[1].count
 	out.Hints = hints(t, sets, out.Updated)
+	pts[0].Prepared, pts[1].Prepared = sides[0].count-dups[0], sides[1].count-dups[1]
 	for j, n := range touched {
 		if n > 0 {
 			if out.Touched == nil {
@@ -535,10 +545,11 @@ func (d *fileDiffer) association(ctx context.Context, i int, exts [2]connector.E
 	src, tgt := d.prepared[1].table(a.Source.EntityType), d.prepared[1].table(a.Target.EntityType)
 	protected := func(pair string) bool {
 		s, g, _ := strings.Cut(pair, "\x00")
-		return (src != nil && src.protected.has(s)) || (tgt != nil && tgt.protected.has(g))
+		return linkKept(pts[1], src, tgt, s, g)
 	}
 	var changes []string // "source\x00target" + op byte
 	stored := unchanged
+	var dups [2]int64 // duplicated link rows, kept once
 	for _, g := range pending {
 		seen := map[string]*[2]int{}
 		var order []string
@@ -555,6 +566,7 @@ func (d *fileDiffer) association(ctx context.Context, i int, exts [2]connector.E
 					order = append(order, pair)
 				}
 				if c[s]++; c[s] > 1 {
+					dups[s]++
 					sides[s].rep.add(DuplicateLink, int(sides[s].row(ri).line), strings.Replace(pair, "\x00", " → ", 1), "", "", "the same link appears on more than one row; kept once")
 				}
 			}
@@ -577,7 +589,7 @@ func (d *fileDiffer) association(ctx context.Context, i int, exts [2]connector.E
 	}
 	out.Stored = stored
 	out.Rejected = pts[1].RejectedCount()
-	pts[0].Prepared, pts[1].Prepared = sides[0].count, sides[1].count
+	pts[0].Prepared, pts[1].Prepared = sides[0].count-dups[0], sides[1].count-dups[1]
 	slices.SortFunc(changes, func(a, b string) int { return strings.Compare(a[:len(a)-1], b[:len(b)-1]) })
 	w, err := newChangeWriter(filepath.Join(dir, out.File))
 	if err != nil {

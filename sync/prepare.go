@@ -131,6 +131,9 @@ type PreparedTable struct {
 	Err error `json:"-"`
 	// Error is Err's text, kept in the saved record.
 	Error string `json:"error,omitempty"`
+	// ProtectedKeys are the keys of rejected rows, kept so that a resumed
+	// run protects them too.
+	ProtectedKeys []string `json:"protectedKeys,omitempty"`
 
 	protected keySet // keys of rejected rows (entity types)
 	keys      keySet // keys prepared (entity types that are referenced)
@@ -151,6 +154,17 @@ func (t *PreparedTable) RejectedCount() int64 {
 // Protected reports whether key was rejected, so that its stored state
 // must be kept as is.
 func (t *PreparedTable) Protected(key string) bool { return t.protected.has(key) }
+
+// linkKept reports whether a stored link (src, tgt) of association a must
+// be kept as it is: one of its ends is a protected key of its entity type
+// (srcT, tgtT), or a rejected row of the association named that end.
+func linkKept(a, srcT, tgtT *PreparedTable, src, tgt string) bool {
+	return (srcT != nil && srcT.protected.has(src)) || (tgtT != nil && tgtT.protected.has(tgt)) ||
+		(a != nil && (a.protected.has(srcEnd+src) || a.protected.has(tgtEnd+tgt)))
+}
+
+// An association's protected keys name link ends, prefixed by the side.
+const srcEnd, tgtEnd = "s\x00", "t\x00"
 
 // ProtectedCount returns the number of protected keys.
 func (t *PreparedTable) ProtectedCount() int { return t.protected.len() }
@@ -274,6 +288,7 @@ func (p *preparer) run(ctx context.Context) (*Prepared, error) {
 		g.Go(func() error { return p.association(gctx, i, inline[i]) })
 	}
 	if err := g.Wait(); err != nil {
+		p.abandon(inline)
 		return nil, err
 	}
 	compareHeaders(p.out, p.opts.Previous)
@@ -310,6 +325,7 @@ func newPrepared(m *entitytype.Model, mode Mode, dir string, tables []string) *P
 }
 
 func (p *preparer) abandon(sorters []*extsort.Sorter) {
+	p.rep.abandon()
 	for _, s := range sorters {
 		if s != nil {
 			s.Close()

@@ -189,6 +189,7 @@ func (p *preparer) association(ctx context.Context, i int, sorter *extsort.Sorte
 		}
 	} else {
 		sorter = newKeySorter(p.opts.MemoryBudget, p.opts.Dir)
+		defer sorter.Close() // after Sort, a no-op
 		tbl, err := p.ext.Open(ctx, a.Name)
 		if err != nil {
 			return fail(err)

@@ -46,6 +46,11 @@ func loadPrepared(dir string, m *entitytype.Model) (*Prepared, error) {
 		return nil, fmt.Errorf("idsync: %s: %w", preparedIndex, err)
 	}
 	p.Dir, p.Model = dir, m
+	for _, t := range slices.Concat(p.EntityTypes, p.Associations) {
+		for _, k := range t.ProtectedKeys {
+			t.protected.add(k)
+		}
+	}
 	return p, nil
 }
 
@@ -151,7 +156,7 @@ func writeDelta(ctx context.Context, dir string, t *PreparedTable, prevPath stri
 			key := rec.Key(c)
 			if link {
 				s, g, _ := bytes.Cut(key, []byte{0})
-				if (src != nil && src.protected.has(string(s))) || (tgt != nil && tgt.protected.has(string(g))) {
+				if linkKept(t, src, tgt, string(s), string(g)) {
 					return nil
 				}
 			} else if t.protected.has(string(key)) {

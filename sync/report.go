@@ -134,7 +134,30 @@ func (t *tableReport) add(code Reason, line int, key, column, raw, msg string) {
 }
 
 // protect marks a key of the table as protected.
-func (t *tableReport) protect(key string) { t.pt.protected.add(key) }
+func (t *tableReport) protect(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.pt.protected.has(key) {
+		t.pt.protected.add(key)
+		t.pt.ProtectedKeys = append(t.pt.ProtectedKeys, key)
+	}
+}
+
+// abandon closes and removes the temporary files of a report that will
+// not be finished (the prepare failed).
+func (rw *reportWriter) abandon() {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	for _, t := range rw.tables {
+		t.mu.Lock()
+		if t.f != nil {
+			t.f.Close()
+			os.Remove(t.f.Name())
+			t.f = nil
+		}
+		t.mu.Unlock()
+	}
+}
 
 // finish writes the report files and the summary.
 func (rw *reportWriter) finish(out *Prepared) (*Report, error) {

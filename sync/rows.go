@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,9 +16,10 @@ type rejection struct {
 	column  string
 	raw     string
 	message string
-	// protect is set when the row's key is known although the row is
-	// rejected: the stored resource must be kept as it is.
-	protect bool
+	// protect is the key to protect although the row is rejected (the
+	// stored resource, or the stored links of a link end, are kept as they
+	// are), or "".
+	protect string
 }
 
 // column is how one property gets its raw value.
@@ -171,7 +173,7 @@ func (m *rowMapper) invalid(j int, raw string, err error) (string, Op, []string,
 	if !slices.Contains(m.keyIdx, j) {
 		key, _ = joinKey(m.vals, m.keyIdx, &m.keyBuf)
 	}
-	return "", 0, nil, &rejection{reason: InvalidValue, key: key, column: m.cols[j].name, raw: raw, message: err.Error(), protect: key != ""}
+	return "", 0, nil, &rejection{reason: InvalidValue, key: key, column: m.cols[j].name, raw: raw, message: err.Error(), protect: key}
 }
 
 // joinKey returns the key of a row from its values, and whether a part of
@@ -233,27 +235,36 @@ func (m *linkMapper) mapRow(row []string) (pair string, op Op, rej *rejection) {
 		}
 		op = o
 	}
-	src, err := m.srcConv.Convert(row[m.src])
-	if err != nil {
-		return "", 0, &rejection{reason: InvalidValue, column: m.a.Source.Column, raw: row[m.src], message: err.Error()}
-	}
-	tgt, err := m.tgtConv.Convert(row[m.tgt])
-	if err != nil {
-		return "", 0, &rejection{reason: InvalidValue, column: m.a.Target.Column, raw: row[m.tgt], message: err.Error()}
-	}
-	if src == "" || tgt == "" {
-		return "", 0, &rejection{reason: NullKey, key: src + " → " + tgt, column: m.a.Source.Column + "," + m.a.Target.Column, message: "a link needs both keys"}
-	}
-	if strings.IndexByte(src, 0) >= 0 || strings.IndexByte(tgt, 0) >= 0 {
+	src, serr := m.srcConv.Convert(row[m.src])
+	tgt, terr := m.tgtConv.Convert(row[m.tgt])
+	// A rejected row protects the end that converts: the stored links of
+	// that end are kept, since this row might have been one of them.
+	switch {
+	case serr != nil:
+		return "", 0, &rejection{reason: InvalidValue, column: m.a.Source.Column, raw: row[m.src], message: serr.Error(), protect: endKey(tgtEnd, tgt, terr)}
+	case terr != nil:
+		return "", 0, &rejection{reason: InvalidValue, column: m.a.Target.Column, raw: row[m.tgt], message: terr.Error(), protect: endKey(srcEnd, src, nil)}
+	case src == "" || tgt == "":
+		return "", 0, &rejection{reason: NullKey, key: src + " → " + tgt, column: m.a.Source.Column + "," + m.a.Target.Column, message: "a link needs both keys",
+			protect: cmp.Or(endKey(srcEnd, src, nil), endKey(tgtEnd, tgt, nil))}
+	case strings.IndexByte(src, 0) >= 0 || strings.IndexByte(tgt, 0) >= 0:
 		return "", 0, &rejection{reason: InvalidValue, column: m.a.Source.Column + "," + m.a.Target.Column, message: "a key contains a NUL character"}
 	}
 	return src + "\x00" + tgt, op, nil
 }
 
-// report adds a rejection to a table's report.
+// endKey is the protected key of a link end, or "" when there is none.
+func endKey(side, key string, err error) string {
+	if err != nil || key == "" {
+		return ""
+	}
+	return side + key
+}
+
+// reject adds a rejection to a table's report, and protects its key.
 func (t *tableReport) reject(line int, r *rejection) {
 	t.add(r.reason, line, r.key, r.column, r.raw, r.message)
-	if r.protect {
-		t.protect(r.key)
+	if r.protect != "" {
+		t.protect(r.protect)
 	}
 }
