@@ -343,3 +343,21 @@ func TestDisabledModelSkippedByJobs(t *testing.T) {
 	assert.True(t, res.Connectors[0].Skipped)
 	assert.Zero(t, store.Count("SAB_User"))
 }
+
+func TestIncrementalRefusedWhenStoreChangedSincePreviousSnapshot(t *testing.T) {
+	ctx := context.Background()
+	eng, store := newEngine(t)
+	conn := memconn.New(open(sabModel()))
+	day1(conn)
+	_, err := eng.Run(ctx, conn, nil)
+	require.NoError(t, err)
+	// A write the previous snapshot does not know of (or an apply whose
+	// snapshots were lost in a crash) makes the snapshot unusable.
+	store.Put("SAB", "SAB_User", "U9", map[string]string{"id": "U9"})
+	_, err = eng.Run(ctx, conn, &idsync.RunOptions{Mode: idsync.Incremental})
+	require.ErrorIs(t, err, idsync.ErrNoPrevious)
+	_, err = eng.Run(ctx, conn, nil)
+	require.NoError(t, err, "a complete run starts afresh")
+	_, err = eng.Run(ctx, conn, &idsync.RunOptions{Mode: idsync.Incremental})
+	require.NoError(t, err)
+}
