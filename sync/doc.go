@@ -29,8 +29,9 @@
 //     not convert, a dangling reference) is reported in the error report and
 //     its key is protected: the stored resource and its links are neither
 //     updated nor deleted by the run.
-//   - A complete run of an entity type whose extraction has no row is
-//     refused unless RunOptions.AllowEmpty is set.
+//   - A snapshot table (entity type or association) with no row is refused,
+//     in complete mode and in incremental mode from the previous snapshot,
+//     unless RunOptions.AllowEmpty is set.
 //   - A mapped column missing from a header stops that table: the run fails
 //     before any write.
 //   - Thresholds are evaluated on the whole change set before the first

@@ -59,8 +59,8 @@ type RunOptions struct {
 	// Extraction, when set, is used instead of exporting: the run reads
 	// these tables (files already exported, for debugging or tests).
 	Extraction connector.Extraction
-	// AllowEmpty lets a complete run synchronize an entity type whose
-	// extraction has no row, which deletes all its stored resources.
+	// AllowEmpty lets a run synchronize a snapshot table (entity type or
+	// association) that has no row, which deletes all it holds.
 	AllowEmpty bool
 }
 
