@@ -147,10 +147,29 @@ func (r *Reader) Header() []string { return slices.Clone(r.header) }
 // If a name is absent from the header or names more than one column,
 // Columns returns a *HeaderError listing all such names.
 func (r *Reader) Columns(names ...string) ([]int, error) {
+	return columns(r.name, r.header, r.index, names)
+}
+
+// Columns locates names in the header of the table file, as
+// Reader.Columns does, for tables read by other means (an API's records).
+// Header names are trimmed of spaces and of a byte order mark.
+func Columns(file string, header []string, names ...string) ([]int, error) {
+	clean := make([]string, len(header))
+	index := make(map[string][]int, len(header))
+	for i, h := range header {
+		clean[i] = strings.TrimFunc(h, func(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' })
+		if clean[i] != "" {
+			index[clean[i]] = append(index[clean[i]], i)
+		}
+	}
+	return columns(file, clean, index, names)
+}
+
+func columns(file string, header []string, index map[string][]int, names []string) ([]int, error) {
 	cols := make([]int, len(names))
 	var e HeaderError
 	for i, name := range names {
-		switch pos := r.index[name]; len(pos) {
+		switch pos := index[name]; len(pos) {
 		case 1:
 			cols[i] = pos[0]
 		case 0:
@@ -164,7 +183,7 @@ func (r *Reader) Columns(names ...string) ([]int, error) {
 		}
 	}
 	if e.Missing != nil || e.Ambiguous != nil {
-		e.File, e.Header = r.name, r.Header()
+		e.File, e.Header = file, slices.Clone(header)
 		return nil, &e
 	}
 	return cols, nil

@@ -19,6 +19,7 @@ import (
 
 	"github.com/idsync/idsync/connector"
 	"github.com/idsync/idsync/entitytype"
+	"github.com/idsync/idsync/extract"
 	"github.com/idsync/idsync/internal/extsort"
 	"github.com/idsync/idsync/internal/rec"
 )
@@ -641,42 +642,16 @@ func (s *keySet) has(k string) bool {
 
 func (s *keySet) len() int { return len(s.m) }
 
-// locate finds each needed column in header, reporting every problem at once.
+// locate finds each needed column in a header by name, reporting every
+// problem at once (extract.HeaderError).
 func locate(file string, header []string, needed []string) (map[string]int, error) {
-	idx := make(map[string]int, len(needed))
-	count := map[string]int{}
-	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		count[h]++
-		if _, ok := idx[h]; !ok {
-			idx[h] = i
-		}
+	idx, err := extract.Columns(file, header, needed...)
+	if err != nil {
+		return nil, err
 	}
-	var problems []string
 	out := make(map[string]int, len(needed))
-	for _, n := range needed {
-		if _, done := out[n]; done {
-			continue
-		}
-		switch count[n] {
-		case 0:
-			msg := fmt.Sprintf("mapped column %q is missing from the header", n)
-			for _, h := range header {
-				if strings.EqualFold(strings.ReplaceAll(h, " ", ""), strings.ReplaceAll(n, " ", "")) {
-					msg += fmt.Sprintf(" (did you mean %q?)", h)
-					break
-				}
-			}
-			problems = append(problems, msg)
-		case 1:
-			out[n] = idx[n]
-		default:
-			problems = append(problems, fmt.Sprintf("mapped column %q appears %d times in the header", n, count[n]))
-		}
-	}
-	if len(problems) > 0 {
-		slices.Sort(problems)
-		return nil, fmt.Errorf("%s: header: %s", file, strings.Join(problems, "; "))
+	for i, n := range needed {
+		out[n] = idx[i]
 	}
 	return out, nil
 }

@@ -173,7 +173,7 @@ func TestMissingColumnStopsTheRun(t *testing.T) {
 	conn.Set("SAB_User", []string{"ID", "Name", "Active", "Org"}, []string{"U1", "Ann", "Y", "O1"})
 	run, err := eng.Run(ctx, conn, nil)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `"HireDate" is missing`)
+	assert.Contains(t, err.Error(), `column "HireDate" not found`)
 	assert.Equal(t, idsync.Failed, run.State)
 	assert.Equal(t, 3, store.Count("SAB_User"), "no change computed for it")
 }
