@@ -68,9 +68,10 @@ func DiffExtractions(ctx context.Context, model *entitytype.Model, old, new conn
 		}
 	}
 	// Two sides sort at once, and the garbage collector lets the heap grow
-	// to about twice what is live: a quarter of the budget each keeps the
-	// process near the budget.
-	side := o.MemoryBudget / 4
+	// to about twice what is live: half the budget a side (which Prepare
+	// halves again between the tables it sorts at once) keeps the process
+	// near the budget.
+	side := o.MemoryBudget / 2
 	var po, pn *Prepared
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {

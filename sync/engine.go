@@ -41,7 +41,8 @@ type Options struct {
 	// WorkDir holds runs, change sets, error reports and the previous
 	// prepared snapshots; "./idsync-work" when empty.
 	WorkDir string
-	// MemoryBudget bounds each sort's memory; DefaultMemoryBudget when 0.
+	// MemoryBudget bounds the memory of the sorts that run at once, in
+	// Prepare and in Diff; DefaultMemoryBudget when 0.
 	MemoryBudget int64
 	// Logger receives structured logs; slog.Default() when nil.
 	Logger *slog.Logger

@@ -57,7 +57,9 @@ type PrepareOptions struct {
 	// Previous is the folder of the previous successful run's prepared
 	// snapshots, for the header comparison (schema drift).
 	Previous string
-	// MemoryBudget bounds each sort's memory; DefaultMemoryBudget when 0.
+	// MemoryBudget bounds the memory of the sorts that run at once (two
+	// tables are prepared in parallel; each gets half); DefaultMemoryBudget
+	// when 0.
 	MemoryBudget int64
 	// Tables, when not empty, names the entity types and associations to
 	// prepare; the others are left out (Skipped), as if not exported.
@@ -261,7 +263,7 @@ func (p *preparer) run(ctx context.Context) (*Prepared, error) {
 	inline := make([]*extsort.Sorter, len(p.model.Associations))
 	var mu gosync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(2)
+	g.SetLimit(parallel)
 	for i := range p.model.EntityTypes {
 		if p.out.EntityTypes[i].Skipped {
 			continue
@@ -281,7 +283,7 @@ func (p *preparer) run(ctx context.Context) (*Prepared, error) {
 	}
 	// Phase 3: associations.
 	g, gctx = errgroup.WithContext(ctx)
-	g.SetLimit(2)
+	g.SetLimit(parallel)
 	for i := range p.model.Associations {
 		if p.out.Associations[i].Skipped {
 			continue
@@ -324,6 +326,12 @@ func newPrepared(m *entitytype.Model, mode Mode, dir string, tables []string) *P
 	}
 	return out
 }
+
+// parallel is how many tables are prepared at once.
+const parallel = 2
+
+// sortBudget is the memory budget of one table's sort.
+func (p *preparer) sortBudget() int64 { return p.opts.MemoryBudget / parallel }
 
 func (p *preparer) abandon(sorters []*extsort.Sorter) {
 	p.rep.abandon()
@@ -401,13 +409,13 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 			inl = append(inl, inlineAssoc{ai: ai, src: idx[a.Source.Column], tgt: idx[a.Target.Column], sep: a.Target.Separator, conv: conv})
 			mu.Lock()
 			if inline[ai] == nil {
-				inline[ai] = newKeySorter(p.opts.MemoryBudget/4, p.opts.Dir)
+				inline[ai] = newKeySorter(p.sortBudget()/4, p.opts.Dir)
 			}
 			mu.Unlock()
 		}
 	}
 
-	sorter := newKeySorter(p.opts.MemoryBudget, p.opts.Dir)
+	sorter := newKeySorter(p.sortBudget(), p.opts.Dir)
 	defer sorter.Close()
 	errs := p.rep.table(t.Name, pt)
 	var buf []byte

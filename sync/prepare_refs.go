@@ -188,7 +188,7 @@ func (p *preparer) association(ctx context.Context, i int, sorter *extsort.Sorte
 			return fail(fmt.Errorf("the source entity type %s was not prepared", a.Source.EntityType))
 		}
 	} else {
-		sorter = newKeySorter(p.opts.MemoryBudget, p.opts.Dir)
+		sorter = newKeySorter(p.sortBudget(), p.opts.Dir)
 		defer sorter.Close() // after Sort, a no-op
 		tbl, err := p.ext.Open(ctx, a.Name)
 		if err != nil {
