@@ -70,15 +70,15 @@ func (c *cli) diff(o *opts, oldPath, newPath string) error {
 	fileOf := o.entity // the table whose file OLD and NEW are
 	isAssoc := m.EntityType(o.entity) == nil
 	if isAssoc {
-		for _, a := range m.Associations {
-			if a.Name == o.entity && a.Inline {
-				// Its links are read from the source entity type's file.
-				fileOf = bare(a.Source.EntityType)
-				tables = append(tables, fileOf)
-			}
+		i := slices.IndexFunc(m.Associations, func(a entitytype.Association) bool { return a.Name == o.entity })
+		if i < 0 {
+			return &configError{fmt.Errorf("no entity type or association %q in connector %s", o.entity, m.Name)}
 		}
-	} else if !slices.ContainsFunc(m.EntityTypes, func(t entitytype.EntityType) bool { return t.Name == o.entity }) {
-		return &configError{fmt.Errorf("no entity type or association %q in connector %s", o.entity, m.Name)}
+		if a := m.Associations[i]; a.Inline {
+			// Its links are read from the source entity type's file.
+			fileOf = bare(a.Source.EntityType)
+			tables = append(tables, fileOf)
+		}
 	}
 	oldExt, err := sideExtraction(m, fileOf, oldPath)
 	if err != nil {

@@ -194,6 +194,12 @@ func TestUsageErrors(t *testing.T) {
 	assert.Contains(t, r.stderr, `no connector "NOPE"`)
 	r = expect(t, dir, 2, "plan", "--config", "idsync.yaml", "--input", "day1", "--store", "mysql://x")
 	assert.Contains(t, r.stderr, "unknown store URL")
+	for _, bad := range []string{"sqlite:", "file::memory:"} {
+		r = expect(t, dir, 2, "plan", "--config", "idsync.yaml", "--input", "day1", "--store", bad)
+		assert.Contains(t, r.stderr, "names no database file")
+	}
+	r = expect(t, dir, 2, "diff", "--config", "idsync.yaml", "--connector", "HR", "--entity", "SAB_User", "day1/sab_users.csv", "day2/sab_users.csv")
+	assert.Contains(t, r.stderr, `no entity type or association "SAB_User" in connector HR`)
 	r = expect(t, dir, 2, "resume")
 	assert.Contains(t, r.stderr, "missing arguments")
 	r = expect(t, dir, 2, "show", "a", "b")

@@ -28,6 +28,8 @@ func isMem(u string) bool { return u == "mem:" || u == "mem" || u == "memory:" }
 func checkStoreURL(u string) error {
 	lower := strings.ToLower(u)
 	switch {
+	case lower == "sqlite:" || lower == "file:" || strings.Contains(lower, ":memory:") || strings.Contains(lower, "mode=memory"):
+		return usagef("", "store URL %q names no database file (use mem: for memory)", redact(u))
 	case isMem(lower),
 		strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"),
 		strings.HasPrefix(lower, "sqlite:"), strings.HasPrefix(lower, "file:"):

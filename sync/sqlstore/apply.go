@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	idsync "github.com/idsync/idsync/sync"
 )
@@ -19,9 +20,9 @@ import (
 // link inserted twice or deleted while missing fail with an error
 // matching idsync.ErrStalePlan.
 //
-// An error or a crash leaves the store as it was, and so does a cancelled
-// ctx, unless the cancellation comes once every change is written: Apply
-// then commits and returns nil.
+// An error, a crash or a cancelled ctx leaves the store as it was; a
+// cancellation is checked one last time before the commit, which itself
+// is never interrupted.
 //
 // On SQLite, a change set that inserts at least 100,000 links, more than
 // are stored, drops the index of links by target (an initial load,
@@ -116,7 +117,9 @@ func (s *Store) begin(ctx context.Context, tx execer, cs *idsync.ChangeSet) (typ
 		if m := cs.Model(); m != nil {
 			for _, ma := range m.Associations {
 				if ma.Name == a.Name {
-					src, tgt = ma.Source.EntityType, ma.Target.EntityType
+					// Ends are stored by entity type name, without the
+					// "Connector." that a model may prefix them with.
+					src, tgt = bareName(ma.Source.EntityType), bareName(ma.Target.EntityType)
 				}
 			}
 		}
@@ -142,4 +145,12 @@ func (s *Store) nameID(ctx context.Context, tx execer, table, name string) (int6
 		return 0, fmt.Errorf("sqlstore: apply: %w", err)
 	}
 	return id, nil
+}
+
+// bareName drops the "Connector." prefix of an entity type's name.
+func bareName(name string) string {
+	if _, typ, ok := strings.Cut(name, "."); ok {
+		return typ
+	}
+	return name
 }
