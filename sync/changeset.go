@@ -205,11 +205,15 @@ func (cs *ChangeSet) Associations() []AssociationChanges { return cs.m.Associati
 
 // Counters returns the counts that thresholds evaluate.
 func (cs *ChangeSet) Counters() *threshold.Counters {
-	c := &threshold.Counters{Connector: cs.m.Connector}
-	for _, e := range cs.m.EntityTypes {
+	return counters(cs.m.Connector, cs.m.EntityTypes, cs.m.Associations)
+}
+
+func counters(connector string, ets []EntityTypeChanges, as []AssociationChanges) *threshold.Counters {
+	c := &threshold.Counters{Connector: connector}
+	for _, e := range ets {
 		c.EntityTypes = append(c.EntityTypes, e.EntityCounts)
 	}
-	for _, a := range cs.m.Associations {
+	for _, a := range as {
 		c.Associations = append(c.Associations, a.LinkCounts)
 	}
 	return c

@@ -104,31 +104,38 @@ type differ struct {
 // cursor walks sorted records: key first, then skip fields to ignore, then
 // the values.
 type cursor struct {
-	next  func() ([]byte, bool, error)
-	stop  func()
-	rec   []byte
-	done  bool
-	err   error
-	skip  int
-	count int64
+	next    func() ([]byte, bool, error)
+	stop    func()
+	rec     []byte
+	prevKey []byte
+	done    bool
+	err     error
+	skip    int
+	count   int64
 }
 
+// advance moves to the next record. The record aliases the source's
+// buffer, valid until the next advance; only its key is copied, to check
+// that keys ascend.
 func (c *cursor) advance() {
 	if c.done {
 		return
 	}
-	prev := c.rec
+	first := c.rec == nil
+	if !first {
+		c.prevKey = append(c.prevKey[:0], rec.Key(c.rec)...)
+	}
 	r, ok, err := c.next()
 	if err != nil || !ok {
 		c.rec, c.done, c.err = nil, true, err
 		return
 	}
-	if prev != nil && bytes.Compare(rec.Key(prev), rec.Key(r)) >= 0 {
+	if !first && bytes.Compare(c.prevKey, rec.Key(r)) >= 0 {
 		c.rec, c.done = nil, true
 		c.err = fmt.Errorf("idsync: records out of order or duplicated at key %q", rec.Key(r))
 		return
 	}
-	c.rec = append(c.rec[:0], r...)
+	c.rec = r
 	c.count++
 }
 
@@ -312,6 +319,16 @@ func (d *differ) entityType(ctx context.Context, i int, out *EntityTypeChanges) 
 	sets := map[string]int64{}
 	touched := make([]int64, len(t.Properties))
 	var buf, set []byte
+	// deleteStored writes the delete of the current stored record.
+	deleteStored := func(key []byte) error {
+		out.Deleted++
+		buf = rec.AppendBytes(buf[:0], key)
+		buf = rec.AppendBytes(buf, []byte{byte(Delete)})
+		for f := cur.values(); f.More(); {
+			buf = rec.AppendBytes(buf, f.Next())
+		}
+		return w.write(buf)
+	}
 	err = merge(ctx, nw, cur, d.tick(pt.Name), func(n, c []byte) error {
 		var key []byte
 		var op Op = Merge
@@ -332,13 +349,7 @@ func (d *differ) entityType(ctx context.Context, i int, out *EntityTypeChanges) 
 			if !complete {
 				return nil
 			}
-			out.Deleted++
-			buf = rec.AppendBytes(buf[:0], key)
-			buf = rec.AppendBytes(buf, []byte{byte(Delete)})
-			for f := cur.values(); f.More(); {
-				buf = rec.AppendBytes(buf, f.Next())
-			}
-			return w.write(buf)
+			return deleteStored(key)
 		case c == nil: // new only
 			switch op {
 			case Delete:
@@ -358,13 +369,7 @@ func (d *differ) entityType(ctx context.Context, i int, out *EntityTypeChanges) 
 			return w.write(buf)
 		}
 		if op == Delete {
-			out.Deleted++
-			buf = rec.AppendBytes(buf[:0], key)
-			buf = rec.AppendBytes(buf, []byte{byte(Delete)})
-			for f := cur.values(); f.More(); {
-				buf = rec.AppendBytes(buf, f.Next())
-			}
-			return w.write(buf)
+			return deleteStored(key)
 		}
 		buf = rec.AppendBytes(buf[:0], key)
 		buf = rec.AppendBytes(buf, []byte{byte(Update)})

@@ -150,14 +150,7 @@ func (r *Run) ChangeSet() (*ChangeSet, error) { return OpenChangeSet(filepath.Jo
 
 // Counters returns the counts that thresholds evaluate.
 func (r *Run) Counters() *threshold.Counters {
-	c := &threshold.Counters{Connector: r.Connector}
-	for _, t := range r.EntityTypes {
-		c.EntityTypes = append(c.EntityTypes, t.EntityCounts)
-	}
-	for _, a := range r.Associations {
-		c.Associations = append(c.Associations, a.LinkCounts)
-	}
-	return c
+	return counters(r.Connector, r.EntityTypes, r.Associations)
 }
 
 // connState is a connector's state in the work folder.
@@ -691,12 +684,14 @@ func promote(ctx context.Context, from, to string, p *Prepared) error {
 		if snapshotFile(t) == "" || (t.Delta && t.Snapshot == "") {
 			// Nothing prepared, or a delta the connector exported: the
 			// previous snapshot stays.
-			if err := copyFile(prevFile, out); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := linkFile(prevFile, out); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
 			continue
 		}
+		newFile := filepath.Join(from, snapshotFile(t))
 		keep := func(key []byte) bool { return t.protected.has(string(key)) }
+		protected := t.protected.len() > 0
 		if i >= len(p.EntityTypes) {
 			a := p.Model.Associations[i-len(p.EntityTypes)]
 			src, tgt := p.table(a.Source.EntityType), p.table(a.Target.EntityType)
@@ -704,12 +699,19 @@ func promote(ctx context.Context, from, to string, p *Prepared) error {
 				s, g, _ := bytes.Cut(pair, []byte{0})
 				return linkKept(t, src, tgt, string(s), string(g))
 			}
+			protected = protected || (src != nil && src.protected.len() > 0) || (tgt != nil && tgt.protected.len() > 0)
 		}
-		if err := keepProtected(ctx, filepath.Join(from, snapshotFile(t)), prevFile, out, t, keep); err != nil {
+		var err error
+		if protected {
+			err = keepProtected(ctx, newFile, prevFile, out, t, keep)
+		} else {
+			err = linkFile(newFile, out) // nothing to keep: the new snapshot as is
+		}
+		if err != nil {
 			return err
 		}
 	}
-	if err := copyFile(filepath.Join(from, preparedIndex), filepath.Join(stage, preparedIndex)); err != nil {
+	if err := linkFile(filepath.Join(from, preparedIndex), filepath.Join(stage, preparedIndex)); err != nil {
 		return err
 	}
 	os.RemoveAll(old)
@@ -726,7 +728,7 @@ func promote(ctx context.Context, from, to string, p *Prepared) error {
 // keys that keep says are protected and that the new snapshot lacks.
 func keepProtected(ctx context.Context, newFile, prevFile, out string, t *PreparedTable, keep func([]byte) bool) error {
 	if _, err := os.Stat(prevFile); errors.Is(err, os.ErrNotExist) {
-		return copyFile(newFile, out)
+		return linkFile(newFile, out)
 	}
 	nw, err := preparedCursor(newFile)
 	if err != nil {
@@ -756,6 +758,17 @@ func keepProtected(ctx context.Context, newFile, prevFile, out string, t *Prepar
 		return err
 	}
 	return w.close()
+}
+
+// linkFile makes to name the file from: a hard link, since prepared files
+// are never written again once complete, or a copy where the file system
+// cannot link.
+func linkFile(from, to string) error {
+	os.Remove(to)
+	if os.Link(from, to) == nil {
+		return nil
+	}
+	return copyFile(from, to)
 }
 
 func copyFile(from, to string) error {

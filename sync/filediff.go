@@ -64,7 +64,7 @@ type fileSide struct {
 	header  []string
 	// rowMapper or linkMapper, built from the header
 	mapEntity func(row []string) (key string, op Op, vals []string, rej *rejection)
-	mapLink   func(row []string) (pair string, op Op, rej *rejection)
+	mapLink   func(row []string) (src, tgt string, op Op, rej *rejection)
 }
 
 // fileDiffer runs the hash diff of one model's tables.
@@ -517,18 +517,19 @@ func (d *fileDiffer) association(ctx context.Context, i int, exts [2]connector.E
 			s.mapLink = m.mapRow
 		}
 		return err
-	}, func(s *fileSide, row []string, _ *[]byte) (hashed, *rejection) {
-		pair, _, rej := s.mapLink(row)
+	}, func(s *fileSide, row []string, scratch *[]byte) (hashed, *rejection) {
+		src, tgt, _, rej := s.mapLink(row)
 		if rej != nil {
 			return hashed{}, rej
 		}
 		// A link whose end was rejected on its side is rejected too.
-		src, tgt, _ := strings.Cut(pair, "\x00")
 		ps, pg := d.prepared[s.index].table(a.Source.EntityType), d.prepared[s.index].table(a.Target.EntityType)
 		if (ps != nil && ps.protected.has(src)) || (pg != nil && pg.protected.has(tgt)) {
 			return hashed{}, &rejection{reason: RejectedEnd, key: src + " → " + tgt, message: "its source or target row was rejected"}
 		}
-		return hashed{key: maphash.String(d.seed, pair)}, nil
+		pair := append(append(append((*scratch)[:0], src...), 0), tgt...)
+		*scratch = pair
+		return hashed{key: maphash.Bytes(d.seed, pair)}, nil
 	})
 	if err != nil {
 		return err
@@ -555,7 +556,8 @@ func (d *fileDiffer) association(ctx context.Context, i int, exts [2]connector.E
 		var order []string
 		for s, idx := range [2][]int{g.old, g.new} {
 			for _, ri := range idx {
-				pair, _, rej := sides[s].mapLink(rows[s][ri])
+				src, tgt, _, rej := sides[s].mapLink(rows[s][ri])
+				pair := src + "\x00" + tgt
 				if rej != nil {
 					return fmt.Errorf("idsync: %s line %d changed while it was compared", sides[s].pt.Source, sides[s].row(ri).line)
 				}

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -418,7 +419,7 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 	sorter := newKeySorter(p.sortBudget(), p.opts.Dir)
 	defer sorter.Close()
 	errs := p.rep.table(t.Name, pt)
-	var buf []byte
+	var buf, lb []byte
 	for row, err := range p.rows(ctx, tbl, pt) {
 		if err != nil {
 			return readError(err, fail)
@@ -449,11 +450,9 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 					p.rep.table(p.model.Associations[ia.ai].Name, p.out.Associations[ia.ai]).add(InvalidValue, line, src, p.model.Associations[ia.ai].Target.Column, part, err.Error())
 					continue
 				}
-				lb := rec.AppendString(nil, src+"\x00"+tgt)
-				lb = rec.AppendBytes(lb, []byte{byte(op)})
-				lb = rec.AppendUint(lb, uint64(line))
+				lb = appendLink(lb[:0], src, tgt, op, line)
 				mu.Lock()
-				err = inline[ia.ai].Add(ctx, lb)
+				err = inline[ia.ai].Add(ctx, lb) // Add copies lb
 				p.out.Associations[ia.ai].Read++
 				mu.Unlock()
 				if err != nil {
@@ -507,7 +506,8 @@ func readError(err error, fail func(error) error) error {
 	return err
 }
 
-func splitMulti(s, sep string) func(func(string) bool) {
+// splitMulti yields the trimmed, non-empty parts of a multi-valued cell.
+func splitMulti(s, sep string) iter.Seq[string] {
 	return func(yield func(string) bool) {
 		if sep == "" {
 			if s = strings.TrimSpace(s); s != "" {
@@ -724,29 +724,19 @@ func openPrepared(path string) (*os.File, *rec.Reader, *PreparedTable, error) {
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("idsync: %w", err)
 	}
-	// The header is two lines; read them byte by byte through a small buffer.
-	var hdr []byte
-	one := make([]byte, 1)
-	lines := 0
-	for lines < 2 && len(hdr) < 1<<20 {
-		if _, err := f.Read(one); err != nil {
-			f.Close()
-			return nil, nil, nil, fmt.Errorf("idsync: %s: %w", filepath.Base(path), rec.ErrCorrupt)
-		}
-		hdr = append(hdr, one[0])
-		if one[0] == '\n' {
-			lines++
-		}
-	}
-	magic, meta, _ := strings.Cut(string(hdr), "\n")
-	if magic+"\n" != preparedMagic {
+	// The header is two lines, read through the buffer that then reads
+	// the records (rec.NewReader keeps a large enough *bufio.Reader).
+	br := bufio.NewReaderSize(f, 256<<10)
+	magic, err1 := br.ReadString('\n')
+	meta, err2 := br.ReadSlice('\n')
+	if err1 != nil || err2 != nil || magic != preparedMagic {
 		f.Close()
 		return nil, nil, nil, fmt.Errorf("idsync: %s is not a prepared file", path)
 	}
 	pt := &PreparedTable{}
-	if err := json.Unmarshal([]byte(meta), pt); err != nil {
+	if err := json.Unmarshal(meta, pt); err != nil {
 		f.Close()
 		return nil, nil, nil, fmt.Errorf("idsync: %s: %w", path, err)
 	}
-	return f, rec.NewReader(f), pt, nil
+	return f, rec.NewReader(br), pt, nil
 }

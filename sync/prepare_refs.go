@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -86,46 +87,46 @@ func (p *preparer) checkRefs(ctx context.Context) error {
 		if len(refs) == 0 || pt.Err != nil || pt.Skipped {
 			continue
 		}
+		errs := p.rep.table(t.Name, pt)
+		var fields [][]byte // key, command, line, values: aliases of the record
 		if err := p.rewrite(pt, func(r []byte, out []byte) ([]byte, error) {
-			f := rec.Split(r)
-			key := f.NextString()
-			op := f.Next()
-			line := f.NextUint()
-			vals := make([]string, 0, len(t.Properties))
-			for f.More() {
-				vals = append(vals, f.NextString())
+			fields = fields[:0]
+			for f := rec.Split(r); f.More(); {
+				fields = append(fields, f.Next())
 			}
-			if len(op) == 1 && Op(op[0]) == Delete {
+			if len(fields[1]) == 1 && Op(fields[1][0]) == Delete {
 				return append(out, r...), nil
 			}
-			errs := p.rep.table(t.Name, pt)
+			line := func() int { n, _ := binary.Uvarint(fields[2]); return int(n) }
+			changed := false
 			for _, j := range refs {
-				prop := &t.Properties[j]
-				if vals[j] == "" {
+				prop, v := &t.Properties[j], fields[3+j]
+				if len(v) == 0 {
 					continue
 				}
-				ok, err := p.known(ctx, prop.Target, vals[j])
+				ok, err := p.known(ctx, prop.Target, string(v))
 				if err != nil {
 					return nil, err
 				}
 				if ok {
 					continue
 				}
+				key := string(fields[0])
 				if prop.OnMissing == entitytype.Drop {
-					errs.add(DroppedReference, int(line), key, prop.Column, vals[j], fmt.Sprintf("no %s has key %q; link dropped", prop.Target, vals[j]))
-					vals[j] = ""
+					errs.add(DroppedReference, line(), key, prop.Column, string(v), fmt.Sprintf("no %s has key %q; link dropped", prop.Target, v))
+					fields[3+j], changed = nil, true
 					continue
 				}
-				errs.add(MissingReference, int(line), key, prop.Column, vals[j], fmt.Sprintf("no %s has key %q", prop.Target, vals[j]))
+				errs.add(MissingReference, line(), key, prop.Column, string(v), fmt.Sprintf("no %s has key %q", prop.Target, v))
 				errs.protect(key)
 				pt.keys.remove(key)
 				return out, nil
 			}
-			out = rec.AppendString(out, key)
-			out = rec.AppendBytes(out, op)
-			out = rec.AppendUint(out, line)
-			for _, v := range vals {
-				out = rec.AppendString(out, v)
+			if !changed {
+				return append(out, r...), nil
+			}
+			for _, f := range fields {
+				out = rec.AppendBytes(out, f)
 			}
 			return out, nil
 		}); err != nil {
@@ -206,14 +207,12 @@ func (p *preparer) association(ctx context.Context, i int, sorter *extsort.Sorte
 				return readError(err, fail)
 			}
 			line := tbl.Line()
-			pair, op, rej := mapper.mapRow(row)
+			src, tgt, op, rej := mapper.mapRow(row)
 			if rej != nil {
 				errs.reject(line, rej)
 				continue
 			}
-			buf = rec.AppendString(buf[:0], pair)
-			buf = rec.AppendBytes(buf, []byte{byte(op)})
-			buf = rec.AppendUint(buf, uint64(line))
+			buf = appendLink(buf[:0], src, tgt, op, line)
 			if err := sorter.Add(ctx, buf); err != nil {
 				return err
 			}

@@ -192,3 +192,32 @@ func TestPreviousSnapshotKeptUntilSuccess(t *testing.T) {
 	u := run.EntityTypes[0]
 	assert.Equal(t, [3]int64{1, 0, 0}, [3]int64{u.Inserted, u.Updated, u.Deleted})
 }
+
+func TestDroppedReferenceKeepsTheRow(t *testing.T) {
+	ctx := context.Background()
+	eng, store := newEngine(t)
+	m := open(sabModel())
+	m.EntityTypes[0].Properties[4].OnMissing = entitytype.Drop
+	m.Associations[0].OnMissing = entitytype.Drop
+	conn := memconn.New(m)
+	day1(conn)
+	conn.Set("SAB_User", userHeader,
+		[]string{"U1", "Ann", "02/01/2024", "Y", "O9"}, // unknown org: dropped
+		[]string{"U2", "Bob", "15/03/2020", "N", "O1"},
+	)
+	conn.Set("SAB_Members", []string{"GroupID", "UserID"}, []string{"G1", "U1"}, []string{"G1", "U7"})
+	run, err := eng.Run(ctx, conn, nil)
+	require.NoError(t, err)
+	assert.EqualValues(t, 0, run.EntityTypes[0].Rejected, "a dropped link rejects no row")
+	assert.Equal(t, map[string]string{"id": "U1", "name": "Ann", "hireDate": "2024-01-02", "active": "true"}, store.Get("SAB_User", "U1"))
+	assert.Equal(t, "O1", store.Get("SAB_User", "U2")["org"])
+	assert.True(t, store.HasLink("SAB_Members", "G1", "U1"))
+	assert.Equal(t, 1, store.LinkCount("SAB_Members"), "the link to U7 is dropped")
+	rej, err := idsync.ReadReport(filepath.Join(run.Dir(), "prepared", idsync.ReportJSONL))
+	require.NoError(t, err)
+	var codes []idsync.Reason
+	for _, r := range rej {
+		codes = append(codes, r.Code)
+	}
+	assert.ElementsMatch(t, []idsync.Reason{idsync.DroppedReference, idsync.DroppedReference}, codes)
+}

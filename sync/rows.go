@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/idsync/idsync/entitytype"
+	"github.com/idsync/idsync/internal/rec"
 )
 
 // rejection says why a row is left out, for the error report.
@@ -224,14 +225,14 @@ func newLinkMapper(a *entitytype.Association, source string, header []string, ke
 	return m, nil
 }
 
-// mapRow converts one row: the link's "source\x00target" key and its
+// mapRow converts one row: the link's source and target keys and its
 // command, or why it is rejected.
-func (m *linkMapper) mapRow(row []string) (pair string, op Op, rej *rejection) {
+func (m *linkMapper) mapRow(row []string) (src, tgt string, op Op, rej *rejection) {
 	op = Merge
 	if m.cmdCol >= 0 {
 		o, ok := ParseOp(row[m.cmdCol])
 		if !ok || o == Update {
-			return "", 0, &rejection{reason: BadCommand, column: m.a.CommandColumn, raw: row[m.cmdCol], message: "unknown link command (want insert, delete or merge)"}
+			return "", "", 0, &rejection{reason: BadCommand, column: m.a.CommandColumn, raw: row[m.cmdCol], message: "unknown link command (want insert, delete or merge)"}
 		}
 		op = o
 	}
@@ -241,16 +242,24 @@ func (m *linkMapper) mapRow(row []string) (pair string, op Op, rej *rejection) {
 	// that end are kept, since this row might have been one of them.
 	switch {
 	case serr != nil:
-		return "", 0, &rejection{reason: InvalidValue, column: m.a.Source.Column, raw: row[m.src], message: serr.Error(), protect: endKey(tgtEnd, tgt, terr)}
+		return "", "", 0, &rejection{reason: InvalidValue, column: m.a.Source.Column, raw: row[m.src], message: serr.Error(), protect: endKey(tgtEnd, tgt, terr)}
 	case terr != nil:
-		return "", 0, &rejection{reason: InvalidValue, column: m.a.Target.Column, raw: row[m.tgt], message: terr.Error(), protect: endKey(srcEnd, src, nil)}
+		return "", "", 0, &rejection{reason: InvalidValue, column: m.a.Target.Column, raw: row[m.tgt], message: terr.Error(), protect: endKey(srcEnd, src, nil)}
 	case src == "" || tgt == "":
-		return "", 0, &rejection{reason: NullKey, key: src + " → " + tgt, column: m.a.Source.Column + "," + m.a.Target.Column, message: "a link needs both keys",
+		return "", "", 0, &rejection{reason: NullKey, key: src + " → " + tgt, column: m.a.Source.Column + "," + m.a.Target.Column, message: "a link needs both keys",
 			protect: cmp.Or(endKey(srcEnd, src, nil), endKey(tgtEnd, tgt, nil))}
 	case strings.IndexByte(src, 0) >= 0 || strings.IndexByte(tgt, 0) >= 0:
-		return "", 0, &rejection{reason: InvalidValue, column: m.a.Source.Column + "," + m.a.Target.Column, message: "a key contains a NUL character"}
+		return "", "", 0, &rejection{reason: InvalidValue, column: m.a.Source.Column + "," + m.a.Target.Column, message: "a key contains a NUL character"}
 	}
-	return src + "\x00" + tgt, op, nil
+	return src, tgt, op, nil
+}
+
+// appendLink appends a prepared link record: "source\x00target" (the sort
+// key), the command and the source line.
+func appendLink(dst []byte, src, tgt string, op Op, line int) []byte {
+	dst = rec.AppendPair(dst, src, tgt)
+	dst = rec.AppendBytes(dst, []byte{byte(op)})
+	return rec.AppendUint(dst, uint64(line))
 }
 
 // endKey is the protected key of a link end, or "" when there is none.

@@ -31,6 +31,15 @@ func AppendBytes(dst, b []byte) []byte {
 	return append(dst, b...)
 }
 
+// AppendPair appends a, a NUL byte and b as one field, without building
+// the joined string.
+func AppendPair(dst []byte, a, b string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(a)+1+len(b)))
+	dst = append(dst, a...)
+	dst = append(dst, 0)
+	return append(dst, b...)
+}
+
 // AppendUint appends an unsigned integer as one field.
 func AppendUint(dst []byte, v uint64) []byte {
 	var buf [binary.MaxVarintLen64]byte

@@ -75,3 +75,13 @@ func FuzzSplit(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendPair(t *testing.T) {
+	r := AppendPair(nil, "G1", "U1")
+	if got, want := string(Key(r)), "G1\x00U1"; got != want {
+		t.Fatalf("pair %q, want %q", got, want)
+	}
+	if !bytes.Equal(r, AppendString(nil, "G1\x00U1")) {
+		t.Fatal("AppendPair must encode as AppendString of the joined string")
+	}
+}
