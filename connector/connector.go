@@ -85,3 +85,14 @@ type Table interface {
 	// Close releases the table's resources.
 	Close() error
 }
+
+// A BytesTable is a Table that can also return a row without copying it:
+// the byte slices that ReadBytes returns may point into the table's
+// buffer, are only valid until the next call to Read or ReadBytes, and
+// must not be modified. The keyed diff of large snapshots reads such
+// tables without allocating a row at a time. *extract.Reader implements
+// it; a Table without it is read with Read.
+type BytesTable interface {
+	Table
+	ReadBytes() ([][]byte, error)
+}

@@ -140,3 +140,5 @@ func copyFile(from, to string) error {
 	}
 	return dst.Close()
 }
+
+var _ BytesTable = (*extract.Reader)(nil)

@@ -3,11 +3,13 @@ package extract
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"unicode/utf8"
 )
 
@@ -51,27 +53,29 @@ func readChecked(t *testing.T, r *Reader) (records [][]string, failed bool) {
 	}
 }
 
+// csvSeeds are inputs worth fuzzing CSV readers from.
+var csvSeeds = []struct {
+	data string
+	sep  rune
+}{
+	{"id,name\n1,Ann\n2,Bob\n", ','},
+	{"\uFEFFid,name\r\n1,Ann\r\n", ','},
+	{"\uFEFF\"id\";\"na;me\"\n1;\"A\"\"nn\"\n", ';'},
+	{"id\tname\n1\t\"multi\nline\"\n\n\n", '\t'},
+	{"id|name\r\n1|Ann|extra\r\n2\r\n", '|'},
+	{"id,name\n1,\"unbalanced\n2,Bob\n", ','},
+	{"id,name\n1,bare\"quote\n", ','},
+	{"id,name\n1,\xff\xfe\n2,\xc3\n", ','},
+	{"\xff,id\n", ','},
+	{"", ','},
+	{"\n\r\n\n", ','},
+	{"a,b,\n,,\n\"\",\"\",\"\"\n", ','},
+	{"a¦b\n1¦2\n", '¦'},
+	{"a b\n\" x\" y\n", ' '},
+}
+
 func FuzzCSVReader(f *testing.F) {
-	seeds := []struct {
-		data string
-		sep  rune
-	}{
-		{"id,name\n1,Ann\n2,Bob\n", ','},
-		{"\uFEFFid,name\r\n1,Ann\r\n", ','},
-		{"\uFEFF\"id\";\"na;me\"\n1;\"A\"\"nn\"\n", ';'},
-		{"id\tname\n1\t\"multi\nline\"\n\n\n", '\t'},
-		{"id|name\r\n1|Ann|extra\r\n2\r\n", '|'},
-		{"id,name\n1,\"unbalanced\n2,Bob\n", ','},
-		{"id,name\n1,bare\"quote\n", ','},
-		{"id,name\n1,\xff\xfe\n2,\xc3\n", ','},
-		{"\xff,id\n", ','},
-		{"", ','},
-		{"\n\r\n\n", ','},
-		{"a,b,\n,,\n\"\",\"\",\"\"\n", ','},
-		{"a¦b\n1¦2\n", '¦'},
-		{"a b\n\" x\" y\n", ' '},
-	}
-	for _, s := range seeds {
+	for _, s := range csvSeeds {
 		f.Add([]byte(s.data), s.sep, false)
 		f.Add([]byte(s.data), s.sep, true)
 	}
@@ -195,4 +199,104 @@ func FuzzXLSXSheet(f *testing.F) {
 			t.Fatalf("Close: %v", err)
 		}
 	})
+}
+
+// FuzzCSVFastPath checks that the fast path of the CSV reader reads what
+// encoding/csv alone reads: the same records, lines, offsets and errors.
+func FuzzCSVFastPath(f *testing.F) {
+	for _, s := range csvSeeds {
+		f.Add([]byte(s.data), s.sep, false, false)
+		f.Add([]byte(s.data), s.sep, true, true)
+	}
+	f.Add([]byte("a,b\n1,2\r\n\r\n3,4\r5\n6,\"7\"\n8,9"), ',', false, false)
+	f.Add([]byte("a,b\n1,2,3\n\n4\n5,6\r"), ',', false, true)
+	f.Fuzz(func(t *testing.T, data []byte, sep rune, lazy, oneByte bool) {
+		opts := &Options{Separator: sep, LazyQuotes: lazy, MaxRecordBytes: 64}
+		slow := traceCSV(data, opts, csvOnly, oneByte)
+		for _, m := range []readMode{fastStrings, fastBytes} {
+			if fast := traceCSV(data, opts, m, oneByte); fast != slow {
+				t.Fatalf("fast path (mode %d) read\n%s\nencoding/csv read\n%s", m, fast, slow)
+			}
+		}
+	})
+}
+
+type readMode int
+
+const (
+	csvOnly     readMode = iota // encoding/csv alone, Read
+	fastStrings                 // Read
+	fastBytes                   // ReadBytes
+)
+
+// traceCSV reads data as CSV, with or without the fast path, and returns
+// what it read: records, lines, offsets and errors.
+func traceCSV(data []byte, opts *Options, mode readMode, oneByte bool) string {
+	var in io.Reader = bytes.NewReader(data)
+	if oneByte {
+		in = iotest.OneByteReader(in)
+	}
+	r, err := NewCSVReader(in, "fuzz.csv", opts)
+	if err != nil {
+		return err.Error()
+	}
+	r.src.(*csvSource).noFast = mode == csvOnly
+	var b strings.Builder
+	fmt.Fprintf(&b, "header %q line %d\n", r.Header(), r.Line())
+	for range 100000 {
+		var rec []string
+		var err error
+		if mode == fastBytes {
+			var view [][]byte
+			view, err = r.ReadBytes()
+			for _, f := range view {
+				rec = append(rec, string(f))
+			}
+		} else {
+			rec, err = r.Read()
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Fprintf(&b, "error %v\n", err)
+			if !errors.Is(err, ErrBadRecord) {
+				break
+			}
+			continue
+		}
+		fmt.Fprintf(&b, "line %d offset %d %q\n", r.Line(), r.Offset(), rec)
+	}
+	return b.String()
+}
+
+// TestCSVFastPathAcrossBuffers compares the fast path with encoding/csv on
+// a file many buffers long, whose lines cross the buffer's end.
+func TestCSVFastPathAcrossBuffers(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("id,name,note\n")
+	for i := range 20000 {
+		switch i % 7 {
+		case 0:
+			fmt.Fprintf(&b, "%d,\"quoted, %d\",\"two\nlines\"\r\n", i, i)
+		case 3:
+			b.WriteString("\n") // blank
+		case 5:
+			fmt.Fprintf(&b, "%d,short\n", i) // field count error
+		default:
+			fmt.Fprintf(&b, "%d,name %d,%s\n", i, i, strings.Repeat("x", i%97))
+		}
+	}
+	data := []byte(b.String())
+	for _, oneByte := range []bool{false, true} {
+		slow := traceCSV(data, nil, csvOnly, oneByte)
+		if n := strings.Count(slow, "\nline "); n != 14286 {
+			t.Fatalf("read %d records", n)
+		}
+		for _, m := range []readMode{fastStrings, fastBytes} {
+			if fast := traceCSV(data, nil, m, oneByte); fast != slow {
+				t.Fatalf("fast path (mode %d) and encoding/csv differ (one byte reads %v)", m, oneByte)
+			}
+		}
+	}
 }

@@ -78,6 +78,7 @@ type Reader struct {
 	file   io.Closer     // closed by Close, if not nil
 	at     *bufio.Reader // reused by ReadAt
 	header []string
+	view   [][]byte         // ReadBytes of XLSX records
 	index  map[string][]int // header positions of each non-empty name
 	line   int
 }
@@ -218,6 +219,30 @@ func (r *Reader) Read() ([]string, error) {
 		r.line = line
 	}
 	return rec, err
+}
+
+// ReadBytes is Read returning the fields as byte slices, which may point
+// into the Reader's buffer: they are only valid until the next call to Read
+// or ReadBytes, and must not be modified. It spares the copy that Read
+// makes of each record, for a caller that looks at each record and keeps
+// little of it, as the keyed diff of large files does.
+func (r *Reader) ReadBytes() ([][]byte, error) {
+	if s, ok := r.src.(*csvSource); ok {
+		view, line, err := s.readBytes()
+		if err == nil {
+			r.line = line
+		}
+		return view, err
+	}
+	rec, err := r.Read()
+	if err != nil {
+		return nil, err
+	}
+	r.view = r.view[:0]
+	for _, f := range rec {
+		r.view = append(r.view, []byte(f))
+	}
+	return r.view, nil
 }
 
 // Offset returns the byte offset in the file where the record last read

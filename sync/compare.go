@@ -27,6 +27,7 @@ type CompareOptions struct {
 	Tables []string
 
 	prepareBoth bool // tests: compare through Prepare and Diff
+	linkPassRows int64 // tests: link hashes a pass of the hash diff may keep
 }
 
 // DiffExtractions diffs two extractions of one connector's model by key:

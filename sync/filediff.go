@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -42,29 +40,24 @@ type hashed struct {
 	line         int64
 }
 
+func hashedKey(h *hashed) uint64 { return h.key }
+
 // reReader reads a row again at its offset (*extract.Reader does).
 type reReader interface {
 	Offset() int64
 	ReadAt(offset int64) ([]string, error)
 }
 
-// fileSide is one extraction's table reduced to hashes.
+// fileSide is one extraction's entity table reduced to hashes.
 type fileSide struct {
-	index int // 0 for the old side, 1 for the new one
-	ext   connector.Extraction
-	name  string // table
-	pt    *PreparedTable
-	rep   *tableReport
-	// rows are partitioned by the top byte of their key hash, so that
-	// growing never copies all of them at once and each bucket sorts in
-	// the CPU caches; a row's index is bucket<<32 | position.
-	rows    [256][]hashed
-	count   int64
+	ext     connector.Extraction
+	name    string // table
+	pt      *PreparedTable
+	rep     *tableReport
+	rows    hashBuckets[hashed]
 	offsets bool // pos are offsets for ReadAt
 	header  []string
-	// rowMapper or linkMapper, built from the header
-	mapEntity func(row []string) (key string, op Op, vals []string, rej *rejection)
-	mapLink   func(row []string) (src, tgt string, op Op, rej *rejection)
+	mapRow  func(row []string) (key string, op Op, vals []string, rej *rejection)
 }
 
 // fileDiffer runs the hash diff of one model's tables.
@@ -76,6 +69,9 @@ type fileDiffer struct {
 	prepared   [2]*Prepared
 	dir        string
 	keyConvert func(string) (*entitytype.Converter, error)
+	// linkPassRows, when not 0, is the number of link hashes a pass may
+	// keep in place of the budget's (tests).
+	linkPassRows int64
 }
 
 // canHashDiff reports whether the tables can take the hash path: snapshot
@@ -99,7 +95,7 @@ func canHashDiff(m *entitytype.Model, tables []string) bool {
 }
 
 func hashDiff(ctx context.Context, model *entitytype.Model, old, nw connector.Extraction, o CompareOptions) (cs *ChangeSet, pn *Prepared, err error) {
-	d := &fileDiffer{model: model, seed: maphash.MakeSeed(), dir: o.Dir, budget: o.MemoryBudget}
+	d := &fileDiffer{model: model, seed: maphash.MakeSeed(), dir: o.Dir, budget: o.MemoryBudget, linkPassRows: o.linkPassRows}
 	p := &preparer{model: model}
 	d.keyConvert = p.keyConverter
 	for s, name := range []string{"old", "new"} {
@@ -172,92 +168,93 @@ func isTableError(err error) bool {
 	return errors.As(err, &te)
 }
 
-// scan reads one side of a table into hashes, in parallel with the other.
-func (d *fileDiffer) scan(ctx context.Context, exts [2]connector.Extraction, name string, pts [2]*PreparedTable,
-	setup func(s *fileSide) error, hash func(s *fileSide, row []string, scratch *[]byte) (hashed, *rejection)) ([2]*fileSide, error) {
+// scan reads both sides of an entity table into hashes, in parallel.
+func (d *fileDiffer) scan(ctx context.Context, exts [2]connector.Extraction, t *entitytype.EntityType, pts [2]*PreparedTable) ([2]*fileSide, error) {
 	var sides [2]*fileSide
 	g, gctx := errgroup.WithContext(ctx)
 	for s := range 2 {
-		g.Go(func() error {
-			side := &fileSide{index: s, ext: exts[s], name: name, pt: pts[s], rep: d.sides[s].table(name, pts[s])}
-			sides[s] = side
-			tbl, err := exts[s].Open(gctx, name)
-			if err != nil {
-				return &TableError{d.model.Name, name, "", err}
-			}
-			defer tbl.Close()
-			side.pt.Source, side.header = tbl.Name(), slices.Clone(tbl.Header())
-			side.pt.Header = side.header
-			if err := setup(side); err != nil {
-				return &TableError{d.model.Name, name, side.pt.Source, err}
-			}
-			rr, ok := tbl.(reReader)
-			side.offsets = ok && rr.Offset() >= 0
-			var scratch []byte
-			for {
-				row, err := tbl.Read()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					return &TableError{d.model.Name, name, side.pt.Source, err}
-				}
-				side.pt.Read++
-				if side.pt.Read%65536 == 0 {
-					if err := gctx.Err(); err != nil {
-						return err
-					}
-					// Both sides' rows, the slack of growing buckets and the
-					// garbage of reading must fit: a sixth of the budget a
-					// side in rows.
-					if 6*side.count*hashedSize > d.budget {
-						return errOverBudget
-					}
-				}
-				e, rej := hash(side, row, &scratch)
-				if rej != nil {
-					side.rep.reject(tbl.Line(), rej)
-					continue
-				}
-				e.line = int64(tbl.Line())
-				e.pos = e.line
-				if side.offsets {
-					e.pos = rr.Offset()
-				}
-				b := e.key >> 56
-				side.rows[b] = append(side.rows[b], e)
-				side.count++
-			}
-			for _, b := range side.rows {
-				slices.SortFunc(b, func(a, b hashed) int {
-					if c := cmp.Compare(a.key, b.key); c != 0 {
-						return c
-					}
-					return cmp.Compare(a.line, b.line)
-				})
-			}
-			return nil
-		})
+		side := &fileSide{ext: exts[s], name: t.Name, pt: pts[s], rep: d.sides[s].table(t.Name, pts[s])}
+		sides[s] = side
+		g.Go(func() error { return d.scanSide(gctx, t, side) })
 	}
 	return sides, g.Wait()
 }
 
-// row returns the row of index i (bucket<<32 | position).
-func (s *fileSide) row(i int) *hashed { return &s.rows[i>>32][i&(1<<32-1)] }
+func (d *fileDiffer) scanSide(ctx context.Context, t *entitytype.EntityType, side *fileSide) error {
+	tbl, err := side.ext.Open(ctx, side.name)
+	if err != nil {
+		return &TableError{d.model.Name, side.name, "", err}
+	}
+	defer tbl.Close()
+	side.pt.Source, side.header = tbl.Name(), slices.Clone(tbl.Header())
+	side.pt.Header = side.header
+	m, _, err := newRowMapper(t, side.pt.Source, side.header, nil)
+	if err != nil {
+		return &TableError{d.model.Name, side.name, side.pt.Source, err}
+	}
+	side.mapRow = m.mapRow
+	rr, ok := tbl.(reReader)
+	side.offsets = ok && rr.Offset() >= 0
+	var b []byte
+	rows := newRowReader(tbl) // rows are only valid until the next
+	for {
+		row, err := rows.read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &TableError{d.model.Name, side.name, side.pt.Source, err}
+		}
+		side.pt.Read++
+		if side.pt.Read%65536 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			// Both sides' rows, and as much again of garbage collector
+			// headroom, must fit.
+			if 4*side.rows.n*hashedSize > d.budget {
+				return errOverBudget
+			}
+		}
+		key, _, vals, rej := side.mapRow(row)
+		if rej != nil {
+			side.rep.reject(tbl.Line(), rej.clone())
+			continue
+		}
+		b = b[:0]
+		for _, v := range vals {
+			b = append(b, v...)
+			b = append(b, 0xff) // never in UTF-8 text
+		}
+		e := hashed{key: maphash.String(d.seed, key), content: maphash.Bytes(d.seed, b), line: int64(tbl.Line())}
+		e.pos = e.line
+		if side.offsets {
+			e.pos = rr.Offset()
+		}
+		side.rows.add(e.key, e)
+	}
+}
 
 // hashGroup is a set of rows of both sides sharing a key hash that needs an
-// exact look: indexes into the sides' rows.
-type hashGroup struct{ old, new []int }
+// exact look.
+type hashGroup struct{ old, new []hashed }
 
-// groups merges the sorted hashes of both sides: it counts the keys
-// unchanged for sure and returns the groups to look at exactly.
+// groups sorts and merges the hashes of both sides, bucket by bucket,
+// releasing them: it counts the keys unchanged for sure and returns the
+// groups to look at exactly.
 func groups(ctx context.Context, sides [2]*fileSide) (unchanged int64, pending []hashGroup, err error) {
+	var buf, tmp [2][]hashed
 	for b := range 256 {
 		if err := ctx.Err(); err != nil {
 			return 0, nil, err
 		}
-		o, n := sides[0].rows[b], sides[1].rows[b]
-		base := b << 32
+		var sorted [2][]hashed
+		for s, side := range sides {
+			buf[s] = side.rows.take(b, buf[s])
+			tmp[s] = slices.Grow(tmp[s][:0], len(buf[s]))
+			sorted[s] = radixSort(buf[s], tmp[s][:len(buf[s])], hashedKey)
+		}
+		o, n := sorted[0], sorted[1]
 		i, j := 0, 0
 		for i < len(o) || j < len(n) {
 			var h uint64
@@ -280,24 +277,17 @@ func groups(ctx context.Context, sides [2]*fileSide) (unchanged int64, pending [
 				unchanged++
 				continue
 			}
-			var g hashGroup
-			for k := i0; k < i; k++ {
-				g.old = append(g.old, base|k)
-			}
-			for k := j0; k < j; k++ {
-				g.new = append(g.new, base|k)
-			}
-			pending = append(pending, g)
+			pending = append(pending, hashGroup{slices.Clone(o[i0:i]), slices.Clone(n[j0:j])})
 		}
 	}
 	return unchanged, pending, nil
 }
 
 // reread reads again the rows of a side that the pending groups need, and
-// returns them by row index.
-func (d *fileDiffer) reread(ctx context.Context, side *fileSide, need []int) (map[int][]string, error) {
-	slices.SortFunc(need, func(a, b int) int { return cmp.Compare(side.row(a).pos, side.row(b).pos) })
-	out := make(map[int][]string, len(need))
+// returns them by position.
+func (d *fileDiffer) reread(ctx context.Context, side *fileSide, need []int64) (map[int64][]string, error) {
+	slices.Sort(need)
+	out := make(map[int64][]string, len(need))
 	if len(need) == 0 {
 		return out, nil
 	}
@@ -307,12 +297,12 @@ func (d *fileDiffer) reread(ctx context.Context, side *fileSide, need []int) (ma
 	}
 	defer tbl.Close()
 	if rr, ok := tbl.(reReader); ok && side.offsets {
-		for _, i := range need {
-			row, err := rr.ReadAt(side.row(i).pos)
+		for _, pos := range need {
+			row, err := rr.ReadAt(pos)
 			if err != nil {
 				return nil, err
 			}
-			out[i] = row
+			out[pos] = row
 		}
 		return out, nil
 	}
@@ -326,7 +316,7 @@ func (d *fileDiffer) reread(ctx context.Context, side *fileSide, need []int) (ma
 		if err != nil {
 			return nil, err
 		}
-		for k < len(need) && side.row(need[k]).pos == int64(tbl.Line()) {
+		if need[k] == int64(tbl.Line()) {
 			out[need[k]] = slices.Clone(row)
 			k++
 		}
@@ -335,13 +325,16 @@ func (d *fileDiffer) reread(ctx context.Context, side *fileSide, need []int) (ma
 }
 
 // rereadAll rereads the rows that the pending groups need on both sides.
-func (d *fileDiffer) rereadAll(ctx context.Context, sides [2]*fileSide, pending []hashGroup) ([2]map[int][]string, error) {
-	var need [2][]int
+func (d *fileDiffer) rereadAll(ctx context.Context, sides [2]*fileSide, pending []hashGroup) ([2]map[int64][]string, error) {
+	var need [2][]int64
 	for _, g := range pending {
-		need[0] = append(need[0], g.old...)
-		need[1] = append(need[1], g.new...)
+		for s, rows := range [2][]hashed{g.old, g.new} {
+			for _, r := range rows {
+				need[s] = append(need[s], r.pos)
+			}
+		}
 	}
-	var rows [2]map[int][]string
+	var rows [2]map[int64][]string
 	g, gctx := errgroup.WithContext(ctx)
 	for s := range 2 {
 		g.Go(func() (err error) {
@@ -356,25 +349,7 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 	t := &d.model.EntityTypes[i]
 	pts := [2]*PreparedTable{d.prepared[0].EntityTypes[i], d.prepared[1].EntityTypes[i]}
 	out.Name, out.File = t.Name, t.Name+".changes"
-	sides, err := d.scan(ctx, exts, t.Name, pts, func(s *fileSide) error {
-		m, _, err := newRowMapper(t, s.pt.Source, s.header, nil)
-		if err == nil {
-			s.mapEntity = m.mapRow
-		}
-		return err
-	}, func(s *fileSide, row []string, scratch *[]byte) (hashed, *rejection) {
-		key, _, vals, rej := s.mapEntity(row)
-		if rej != nil {
-			return hashed{}, rej
-		}
-		b := (*scratch)[:0]
-		for _, v := range vals {
-			b = append(b, v...)
-			b = append(b, 0xff) // never in UTF-8 text
-		}
-		*scratch = b
-		return hashed{key: maphash.String(d.seed, key), content: maphash.Bytes(d.seed, b)}, nil
-	})
+	sides, err := d.scan(ctx, exts, t, pts)
 	if err != nil {
 		return err
 	}
@@ -400,11 +375,11 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 		// Exact keys of the group's rows, side by side.
 		keys := map[string]*[2][]version{}
 		var order []string
-		for s, idx := range [2][]int{g.old, g.new} {
-			for _, ri := range idx {
-				key, _, vals, rej := sides[s].mapEntity(rows[s][ri])
+		for s, group := range [2][]hashed{g.old, g.new} {
+			for _, r := range group {
+				key, _, vals, rej := sides[s].mapRow(rows[s][r.pos])
 				if rej != nil {
-					return fmt.Errorf("idsync: %s line %d changed while it was compared", sides[s].pt.Source, sides[s].row(ri).line)
+					return fmt.Errorf("idsync: %s line %d changed while it was compared", sides[s].pt.Source, r.line)
 				}
 				v, ok := keys[key]
 				if !ok {
@@ -412,7 +387,7 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 					keys[key] = v
 					order = append(order, key)
 				}
-				v[s] = append(v[s], version{slices.Clone(vals), sides[s].row(ri).line})
+				v[s] = append(v[s], version{slices.Clone(vals), r.line})
 			}
 		}
 		for _, key := range order {
@@ -471,7 +446,7 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 	out.Rejected = pts[1].RejectedCount()
 	out.Protected = int64(pts[1].ProtectedCount())
 	out.Hints = hints(t, sets, out.Updated)
-	pts[0].Prepared, pts[1].Prepared = sides[0].count-dups[0], sides[1].count-dups[1]
+	pts[0].Prepared, pts[1].Prepared = sides[0].rows.n-dups[0], sides[1].rows.n-dups[1]
 	for j, n := range touched {
 		if n > 0 {
 			if out.Touched == nil {
@@ -500,111 +475,6 @@ func writeChanges(path string, changes [][]byte) error {
 	}
 	for _, c := range changes {
 		if err := w.write(c); err != nil {
-			w.close()
-			return err
-		}
-	}
-	return w.close()
-}
-
-func (d *fileDiffer) association(ctx context.Context, i int, exts [2]connector.Extraction, dir string, out *AssociationChanges) error {
-	a := &d.model.Associations[i]
-	pts := [2]*PreparedTable{d.prepared[0].Associations[i], d.prepared[1].Associations[i]}
-	out.Name, out.File = a.Name, a.Name+".changes"
-	sides, err := d.scan(ctx, exts, a.Name, pts, func(s *fileSide) error {
-		m, err := newLinkMapper(a, s.pt.Source, s.header, d.keyConvert)
-		if err == nil {
-			s.mapLink = m.mapRow
-		}
-		return err
-	}, func(s *fileSide, row []string, scratch *[]byte) (hashed, *rejection) {
-		src, tgt, _, rej := s.mapLink(row)
-		if rej != nil {
-			return hashed{}, rej
-		}
-		// A link whose end was rejected on its side is rejected too.
-		ps, pg := d.prepared[s.index].table(a.Source.EntityType), d.prepared[s.index].table(a.Target.EntityType)
-		if (ps != nil && ps.protected.has(src)) || (pg != nil && pg.protected.has(tgt)) {
-			return hashed{}, &rejection{reason: RejectedEnd, key: src + " → " + tgt, message: "its source or target row was rejected"}
-		}
-		pair := append(append(append((*scratch)[:0], src...), 0), tgt...)
-		*scratch = pair
-		return hashed{key: maphash.Bytes(d.seed, pair)}, nil
-	})
-	if err != nil {
-		return err
-	}
-	out.Read = pts[1].Read
-	unchanged, pending, err := groups(ctx, sides)
-	if err != nil {
-		return err
-	}
-	rows, err := d.rereadAll(ctx, sides, pending)
-	if err != nil {
-		return err
-	}
-	src, tgt := d.prepared[1].table(a.Source.EntityType), d.prepared[1].table(a.Target.EntityType)
-	protected := func(pair string) bool {
-		s, g, _ := strings.Cut(pair, "\x00")
-		return linkKept(pts[1], src, tgt, s, g)
-	}
-	var changes []string // "source\x00target" + op byte
-	stored := unchanged
-	var dups [2]int64 // duplicated link rows, kept once
-	for _, g := range pending {
-		seen := map[string]*[2]int{}
-		var order []string
-		for s, idx := range [2][]int{g.old, g.new} {
-			for _, ri := range idx {
-				src, tgt, _, rej := sides[s].mapLink(rows[s][ri])
-				pair := src + "\x00" + tgt
-				if rej != nil {
-					return fmt.Errorf("idsync: %s line %d changed while it was compared", sides[s].pt.Source, sides[s].row(ri).line)
-				}
-				c, ok := seen[pair]
-				if !ok {
-					c = &[2]int{}
-					seen[pair] = c
-					order = append(order, pair)
-				}
-				if c[s]++; c[s] > 1 {
-					dups[s]++
-					sides[s].rep.add(DuplicateLink, int(sides[s].row(ri).line), strings.Replace(pair, "\x00", " → ", 1), "", "", "the same link appears on more than one row; kept once")
-				}
-			}
-		}
-		for _, pair := range order {
-			c := seen[pair]
-			if c[0] > 0 {
-				stored++
-			}
-			switch {
-			case c[0] > 0 && c[1] > 0:
-			case c[1] > 0:
-				out.Inserted++
-				changes = append(changes, pair+string(rune(Insert)))
-			case !protected(pair): // a stored link of a protected key is kept
-				out.Deleted++
-				changes = append(changes, pair+string(rune(Delete)))
-			}
-		}
-	}
-	out.Stored = stored
-	out.Rejected = pts[1].RejectedCount()
-	pts[0].Prepared, pts[1].Prepared = sides[0].count-dups[0], sides[1].count-dups[1]
-	slices.SortFunc(changes, func(a, b string) int { return strings.Compare(a[:len(a)-1], b[:len(b)-1]) })
-	w, err := newChangeWriter(filepath.Join(dir, out.File))
-	if err != nil {
-		return err
-	}
-	var b []byte
-	for _, c := range changes {
-		pair, op := c[:len(c)-1], c[len(c)-1]
-		s, g, _ := strings.Cut(pair, "\x00")
-		b = rec.AppendString(b[:0], s)
-		b = rec.AppendString(b, g)
-		b = rec.AppendBytes(b, []byte{op})
-		if err := w.write(b); err != nil {
 			w.close()
 			return err
 		}

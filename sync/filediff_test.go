@@ -88,9 +88,14 @@ func TestHashDiffEqualsPreparedDiff(t *testing.T) {
 		if rapid.Bool().Draw(rt, "no offsets") { // rows are read again by line
 			oldExt, newExt = noSeek{old}, noSeek{nw}
 		}
-		fast, _, err := DiffExtractions(ctx, m, oldExt, newExt, &CompareOptions{Dir: filepath.Join(dir, "a")})
+		// Links take one pass, or many, each keeping a few hashes.
+		passRows := rapid.SampledFrom([]int64{0, 3, 8}).Draw(rt, "link hashes a pass")
+		fast, _, err := DiffExtractions(ctx, m, oldExt, newExt, &CompareOptions{Dir: filepath.Join(dir, "a"), linkPassRows: passRows})
 		if err != nil {
 			rt.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "a", "new", "F_Members.prepared")); err == nil {
+			rt.Fatalf("the links were sorted, not hashed")
 		}
 		slow, _, err := DiffExtractions(ctx, m, old, nw, &CompareOptions{Dir: filepath.Join(dir, "b"), prepareBoth: true})
 		if err != nil {

@@ -740,3 +740,35 @@ func openPrepared(path string) (*os.File, *rec.Reader, *PreparedTable, error) {
 	}
 	return f, rec.NewReader(br), pt, nil
 }
+
+// keyView is a copy of a keySet, read without locking by one goroutine.
+type keyView map[uint64]struct{}
+
+func (s *keySet) view() keyView {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) == 0 {
+		return nil
+	}
+	v := make(keyView, len(s.m))
+	for k := range s.m {
+		v[k] = struct{}{}
+	}
+	return v
+}
+
+func (v keyView) has(k string) bool {
+	if len(v) == 0 {
+		return false
+	}
+	_, ok := v[maphash.String(keySeed, k)]
+	return ok
+}
+
+// protectedView returns the protected keys of t, which may be nil.
+func (t *PreparedTable) protectedView() keyView {
+	if t == nil {
+		return nil
+	}
+	return t.protected.view()
+}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 
+	"github.com/idsync/idsync/connector"
 	"github.com/idsync/idsync/entitytype"
 	"github.com/idsync/idsync/internal/rec"
 )
@@ -276,4 +278,44 @@ func (t *tableReport) reject(line int, r *rejection) {
 	if r.protect != "" {
 		t.protect(r.protect)
 	}
+}
+
+// rowReader reads a table's rows, without copying them when the table is
+// a connector.BytesTable: the strings of such a row point into the table's
+// buffer and are only valid until the next read, so whatever outlives the
+// row (a kept row, a rejection) must be cloned. The scans of the hash diff,
+// which hash each row and drop it, read so.
+type rowReader struct {
+	tbl connector.Table
+	bt  connector.BytesTable
+	row []string
+}
+
+func newRowReader(tbl connector.Table) *rowReader {
+	bt, _ := tbl.(connector.BytesTable)
+	return &rowReader{tbl: tbl, bt: bt}
+}
+
+func (r *rowReader) read() ([]string, error) {
+	if r.bt == nil {
+		return r.tbl.Read()
+	}
+	fields, err := r.bt.ReadBytes()
+	if err != nil {
+		return nil, err
+	}
+	r.row = r.row[:0]
+	for _, f := range fields {
+		r.row = append(r.row, unsafe.String(unsafe.SliceData(f), len(f)))
+	}
+	return r.row, nil
+}
+
+// clone returns a copy of r that holds no string of the row read.
+func (r *rejection) clone() *rejection {
+	c := *r
+	for _, s := range []*string{&c.key, &c.column, &c.raw, &c.message, &c.protect} {
+		*s = strings.Clone(*s)
+	}
+	return &c
 }

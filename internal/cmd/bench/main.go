@@ -58,6 +58,7 @@ func main() {
 	baseline := fs.Bool("baseline", true, "diff: also run the bare hash-join baseline")
 	storeURL := fs.String("store", "", "sync: the store (sqlite:PATH or postgres://...)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile")
+	memprofile := fs.String("memprofile", "", "write a profile of the memory allocated")
 	fs.Parse(os.Args[2:])
 	if *config == "" || (cmd != "prepare" && (*oldDir == "" || *newDir == "")) || (cmd == "prepare" && *input == "") || (cmd == "sync" && *storeURL == "") {
 		fs.Usage()
@@ -85,6 +86,17 @@ func main() {
 		}
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
+	}
+	if *memprofile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer func() {
+			f, err := os.Create(*memprofile)
+			if err != nil {
+				log.Fatal(err)
+			}
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}()
 	}
 	work, err := os.MkdirTemp("", "idsync-bench-*")
 	if err != nil {
