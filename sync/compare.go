@@ -26,7 +26,7 @@ type CompareOptions struct {
 	// compare; all when empty.
 	Tables []string
 
-	prepareBoth bool // tests: compare through Prepare and Diff
+	prepareBoth  bool  // tests: compare through Prepare and Diff
 	linkPassRows int64 // tests: link hashes a pass of the hash diff may keep
 }
 
