@@ -14,6 +14,7 @@ import (
 
 	"github.com/idsync/idsync/connector"
 	"github.com/idsync/idsync/entitytype"
+	"github.com/idsync/idsync/extract"
 	"github.com/idsync/idsync/internal/rec"
 )
 
@@ -27,17 +28,17 @@ import (
 // values to collide on a 64-bit hash of the same key, a chance of 2^-64.
 
 // hashedSize is the memory a row takes in the hash diff, on one side.
-const hashedSize = 32
+const hashedSize = 24
 
 // errOverBudget stops the hash diff when its rows outgrow the memory
 // budget; DiffExtractions then compares through external sorting.
 var errOverBudget = errors.New("idsync: the hash diff would exceed the memory budget")
 
-// hashed is one row of a side.
+// hashed is one row of a side. Its line, needed only to report a
+// duplicated key, is found again from its offset then.
 type hashed struct {
 	key, content uint64 // hashes of the key and of the canonical values
 	pos          int64  // byte offset of the row, or its line when the table cannot read at an offset
-	line         int64
 }
 
 func hashedKey(h *hashed) uint64 { return h.key }
@@ -226,8 +227,7 @@ func (d *fileDiffer) scanSide(ctx context.Context, t *entitytype.EntityType, sid
 			b = append(b, v...)
 			b = append(b, 0xff) // never in UTF-8 text
 		}
-		e := hashed{key: maphash.String(d.seed, key), content: maphash.Bytes(d.seed, b), line: int64(tbl.Line())}
-		e.pos = e.line
+		e := hashed{key: maphash.String(d.seed, key), content: maphash.Bytes(d.seed, b), pos: int64(tbl.Line())}
 		if side.offsets {
 			e.pos = rr.Offset()
 		}
@@ -324,6 +324,44 @@ func (d *fileDiffer) reread(ctx context.Context, side *fileSide, need []int64) (
 	return out, nil
 }
 
+// lines returns the line of the rows of a side at the given positions,
+// which are lines already when the side has no offsets; otherwise the table
+// is read again up to the last of them.
+func (d *fileDiffer) lines(ctx context.Context, side *fileSide, pos []int64) (map[int64]int, error) {
+	out := make(map[int64]int, len(pos))
+	if !side.offsets {
+		for _, p := range pos {
+			out[p] = int(p)
+		}
+		return out, nil
+	}
+	want := make(map[int64]bool, len(pos))
+	for _, p := range pos {
+		want[p] = true
+	}
+	tbl, err := side.ext.Open(ctx, side.name)
+	if err != nil {
+		return nil, err
+	}
+	defer tbl.Close()
+	rr, ok := tbl.(reReader)
+	if !ok {
+		return nil, fmt.Errorf("idsync: %s can no longer be read at an offset", side.pt.Source)
+	}
+	rows := newRowReader(tbl)
+	for len(out) < len(want) {
+		if _, err := rows.read(); err == io.EOF {
+			return nil, fmt.Errorf("idsync: %s changed while it was compared", side.pt.Source)
+		} else if err != nil && !errors.Is(err, extract.ErrBadRecord) {
+			return nil, err
+		}
+		if want[rr.Offset()] {
+			out[rr.Offset()] = tbl.Line()
+		}
+	}
+	return out, nil
+}
+
 // rereadAll rereads the rows that the pending groups need on both sides.
 func (d *fileDiffer) rereadAll(ctx context.Context, sides [2]*fileSide, pending []hashGroup) ([2]map[int64][]string, error) {
 	var need [2][]int64
@@ -364,8 +402,13 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 	}
 	type version struct {
 		vals []string
-		line int64
+		pos  int64
 	}
+	type duplicate struct {
+		key string
+		pos int64
+	}
+	var duplicates [2][]duplicate
 	var changes [][]byte
 	var stored int64 = unchanged
 	var dups [2]int64 // rows of duplicated keys, left out
@@ -379,7 +422,7 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 			for _, r := range group {
 				key, _, vals, rej := sides[s].mapRow(rows[s][r.pos])
 				if rej != nil {
-					return fmt.Errorf("idsync: %s line %d changed while it was compared", sides[s].pt.Source, r.line)
+					return fmt.Errorf("idsync: %s changed while it was compared", sides[s].pt.Source)
 				}
 				v, ok := keys[key]
 				if !ok {
@@ -387,7 +430,7 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 					keys[key] = v
 					order = append(order, key)
 				}
-				v[s] = append(v[s], version{slices.Clone(vals), r.line})
+				v[s] = append(v[s], version{slices.Clone(vals), r.pos})
 			}
 		}
 		for _, key := range order {
@@ -395,14 +438,14 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 			if len(v[1]) > 1 { // duplicated in the new extraction
 				dups[1] += int64(len(v[1]))
 				for _, x := range v[1] {
-					sides[1].rep.add(DuplicateKey, int(x.line), key, "", "", "the key appears on more than one row")
+					duplicates[1] = append(duplicates[1], duplicate{key, x.pos})
 				}
 				sides[1].rep.protect(key)
 			}
 			if len(v[0]) > 1 { // duplicated in the old one: not a stored resource
 				dups[0] += int64(len(v[0]))
 				for _, x := range v[0] {
-					sides[0].rep.add(DuplicateKey, int(x.line), key, "", "", "the key appears on more than one row")
+					duplicates[0] = append(duplicates[0], duplicate{key, x.pos})
 				}
 				sides[0].rep.protect(key)
 				v[0] = nil
@@ -439,6 +482,22 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 					changes = append(changes, b)
 				}
 			}
+		}
+	}
+	for s, dups := range duplicates {
+		if len(dups) == 0 {
+			continue
+		}
+		pos := make([]int64, len(dups))
+		for k, x := range dups {
+			pos[k] = x.pos
+		}
+		lines, err := d.lines(ctx, sides[s], pos)
+		if err != nil {
+			return err
+		}
+		for _, x := range dups {
+			sides[s].rep.add(DuplicateKey, lines[x.pos], x.key, "", "", "the key appears on more than one row")
 		}
 	}
 	out.Stored = stored

@@ -3,9 +3,11 @@ package sync
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -171,6 +173,52 @@ func TestHashDiffFallsBackOverBudget(t *testing.T) {
 		}
 		if u := cs.EntityTypes()[0]; u.Updated != 70000 || u.Stored != 70000 {
 			t.Fatalf("budget %d: %+v", budget, u.EntityCounts)
+		}
+	}
+}
+
+// TestHashDiffDuplicateLines checks the lines reported for duplicated keys,
+// which the hash diff finds again from the rows' offsets: a multi-line
+// field and blank lines come before them.
+func TestHashDiffDuplicateLines(t *testing.T) {
+	dir := t.TempDir()
+	m := fileDiffModel()
+	files := map[string]string{
+		"old": "ID,Name,Hired\nU1,Ann,01/01/2024\nU2,Bob,01/01/2024\n",
+		"new": "ID,Name,Hired\nU1,\"Ann\nSmith\",01/01/2024\n\n\nU2,Bob,01/01/2024\nU1,Ann,02/01/2024\n\"U2\",\"Bob\",01/01/2024\n",
+	}
+	for side, data := range files {
+		os.MkdirAll(filepath.Join(dir, side), 0o755)
+		os.WriteFile(filepath.Join(dir, side, "F_User.csv"), []byte(data), 0o644)
+	}
+	for _, seek := range []bool{true, false} {
+		var old, nw connector.Extraction = connector.Folder{Dir: filepath.Join(dir, "old"), Model: m}, connector.Folder{Dir: filepath.Join(dir, "new"), Model: m}
+		if !seek {
+			old, nw = noSeek{old}, noSeek{nw}
+		}
+		out := t.TempDir()
+		cs, pn, err := DiffExtractions(context.Background(), m, old, nw, &CompareOptions{Dir: out, Tables: []string{"F_User"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(pn.Report.JSONL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var r Rejection
+			if err := json.Unmarshal([]byte(l), &r); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, fmt.Sprintf("%s@%d", r.Key, r.Line))
+		}
+		slices.Sort(lines)
+		if want := []string{"U1@2", "U1@7", "U2@6", "U2@8"}; !slices.Equal(lines, want) {
+			t.Errorf("seek %v: duplicates reported at %v, want %v", seek, lines, want)
+		}
+		if u := cs.EntityTypes()[0]; u.Updated+u.Deleted+u.Inserted != 0 || u.Protected != 2 {
+			t.Errorf("seek %v: %+v, protected %d; want no change and both keys protected", seek, u.EntityCounts, u.Protected)
 		}
 	}
 }
