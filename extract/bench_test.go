@@ -232,6 +232,35 @@ func canonicalDecimal(s string) (string, error) {
 }
 
 // BenchmarkXLSXReader reads the users as a workbook.
+// BenchmarkCSVReadBytes reads the fields without copying them.
+func BenchmarkCSVReadBytes(b *testing.B) {
+	path, size := benchFile(b)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	rows := 0
+	for b.Loop() {
+		r, err := Open(path, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			rec, err := r.ReadBytes()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(rec[0]) == 0 {
+				b.Fatal("no id")
+			}
+			rows++
+		}
+		r.Close()
+	}
+	reportRows(b, rows)
+}
+
 func BenchmarkXLSXReader(b *testing.B) {
 	src, _ := benchFile(b)
 	r, err := Open(src, nil)

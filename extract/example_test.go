@@ -39,6 +39,30 @@ func ExampleReader() {
 	// line 3: id=2 email="smith, a"
 }
 
+// ReadBytes suits a scan that looks at each record and keeps little: the
+// fields are not copied, so whatever outlives the record must be.
+func ExampleReader_ReadBytes() {
+	const members = "group,user\nadmins,jdoe\nadmins,asmith\n\"web, ops\",jdoe\n"
+	r, err := extract.NewCSVReader(strings.NewReader(members), "members.csv", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	perUser := map[string]int{}
+	for {
+		rec, err := r.ReadBytes()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		perUser[string(rec[1])]++ // string() copies the field
+	}
+	fmt.Println(perUser["jdoe"], perUser["asmith"])
+	// Output: 2 1
+}
+
 func ExampleReader_Columns() {
 	r, err := extract.NewCSVReader(strings.NewReader("ID,Login,mail,Login\n"), "users.csv", nil)
 	if err != nil {

@@ -38,9 +38,11 @@ type CompareOptions struct {
 // diff` runs it.
 //
 // Both sides are read in parallel. Snapshot tables are compared by hashes
-// (32 bytes a row in memory; only changed rows are read again), as long as
-// that fits in the memory budget; otherwise, and for deltas and inline
+// (24 bytes an entity row and 8 bytes a link in memory; only changed rows
+// are read again), as long as that fits in the memory budget, links in as
+// many passes as needed; otherwise, and for deltas and inline
 // associations, both sides are prepared (sorted externally) and diffed.
+// A change is missed only if two different rows collide on a 64-bit hash.
 func DiffExtractions(ctx context.Context, model *entitytype.Model, old, new connector.Extraction, opts *CompareOptions) (*ChangeSet, *Prepared, error) {
 	var o CompareOptions
 	if opts != nil {
