@@ -26,8 +26,9 @@ import (
 // hashes found once on each side are unchanged links, and the others
 // (inserted, deleted or duplicated links) are looked at exactly in the next
 // pass, which reads both sides again keeping the rows of those hashes, and
-// the next range of buckets. Ten million links a side take two or three
-// passes with the default budget. A link has no content, so it is known by
+// the next range of buckets. Ten million links a side take two passes
+// with the default budget: one to hash them all, one to keep the rows of
+// the changes. A link has no content, so it is known by
 // its hash: two different links are taken for one only if their hashes
 // collide, a chance of about n²/2⁶⁵ for n links (3·10⁻⁶ at ten million).
 
@@ -147,9 +148,6 @@ func (d *fileDiffer) association(ctx context.Context, i int, exts [2]connector.E
 				lk.release()
 			}
 		}
-	}
-	if 2*linkBytes*int64(len(lk.changes)) > d.budget {
-		return errOverBudget
 	}
 	out.Inserted, out.Deleted = lk.inserted, lk.deleted
 	out.Stored, out.Read, out.Rejected = lk.stored, scans[1].pt.Read, scans[1].pt.RejectedCount()
