@@ -220,7 +220,7 @@ func (d *fileDiffer) scanSide(ctx context.Context, t *entitytype.EntityType, sid
 		}
 		key, _, vals, rej := side.mapRow(row)
 		if rej != nil {
-			side.rep.reject(tbl.Line(), rej.clone())
+			side.rep.reject(tbl.Line(), rej)
 			continue
 		}
 		b = b[:0]

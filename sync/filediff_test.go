@@ -222,3 +222,46 @@ func TestHashDiffDuplicateLines(t *testing.T) {
 		}
 	}
 }
+
+// TestRejectionsOutliveTheRow checks that what reports keep of a rejected
+// row survives the rows read after it: rows are read without copying, from
+// a buffer that later rows overwrite.
+func TestRejectionsOutliveTheRow(t *testing.T) {
+	dir := t.TempDir()
+	m := fileDiffModel()
+	var b strings.Builder
+	b.WriteString("ID,Name,Hired\nU2,Bob,31/02/2024\n")
+	for i := range 5000 {
+		fmt.Fprintf(&b, "U%05d,name %d,01/01/2024\n", i, i)
+	}
+	for _, side := range []string{"old", "new"} {
+		os.MkdirAll(filepath.Join(dir, side), 0o755)
+		os.WriteFile(filepath.Join(dir, side, "F_User.csv"), []byte(b.String()), 0o644)
+	}
+	check := func(what string, pt *PreparedTable, report string) {
+		t.Helper()
+		if !slices.Equal(pt.ProtectedKeys, []string{"U2"}) {
+			t.Errorf("%s: protected keys %q, want [U2]", what, pt.ProtectedKeys)
+		}
+		data, err := os.ReadFile(report)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), `"key":"U2"`) || !strings.Contains(string(data), `"raw":"31/02/2024"`) {
+			t.Errorf("%s: report %s", what, data)
+		}
+	}
+	ctx := context.Background()
+	ext := connector.Folder{Dir: filepath.Join(dir, "new"), Model: m}
+	p, err := Prepare(ctx, m, ext, &PrepareOptions{Dir: t.TempDir(), Tables: []string{"F_User"}, SkipReferences: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Prepare", p.EntityTypes[0], p.Report.JSONL)
+	old := connector.Folder{Dir: filepath.Join(dir, "old"), Model: m}
+	_, pn, err := DiffExtractions(ctx, m, old, ext, &CompareOptions{Dir: t.TempDir(), Tables: []string{"F_User"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("DiffExtractions", pn.EntityTypes[0], pn.Report.JSONL)
+}

@@ -96,7 +96,7 @@ func (ls *linkScan) read(ctx context.Context, fn func(h uint64, src, tgt string,
 		}
 		if rej != nil {
 			if first {
-				ls.rep.reject(tbl.Line(), rej.clone())
+				ls.rep.reject(tbl.Line(), rej)
 			}
 			continue
 		}

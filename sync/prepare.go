@@ -472,8 +472,9 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 // (the table stops); ctx's error is returned as is.
 func (p *preparer) rows(ctx context.Context, tbl connector.Table, pt *PreparedTable) iter.Seq2[[]string, error] {
 	return func(yield func([]string, error) bool) {
+		rows := newRowReader(tbl) // a row is only valid until the next
 		for {
-			row, err := tbl.Read()
+			row, err := rows.read()
 			if err == io.EOF {
 				return
 			}

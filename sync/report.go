@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	gosync "sync"
 )
 
@@ -112,7 +113,7 @@ func (rw *reportWriter) table(name string, pt *PreparedTable) *tableReport {
 	return t
 }
 
-// add reports one row.
+// add reports one row, writing it at once: it keeps no string given.
 func (t *tableReport) add(code Reason, line int, key, column, raw, msg string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -133,13 +134,14 @@ func (t *tableReport) add(code Reason, line int, key, column, raw, msg string) {
 	t.err = t.enc.Encode(Rejection{File: t.pt.Source, Line: line, Name: t.name, Key: key, Column: column, Code: code, Message: msg, Raw: raw})
 }
 
-// protect marks a key of the table as protected.
+// protect marks a key of the table as protected. The key is copied: it may
+// be a string of a row that a rowReader reuses.
 func (t *tableReport) protect(key string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.pt.protected.has(key) {
 		t.pt.protected.add(key)
-		t.pt.ProtectedKeys = append(t.pt.ProtectedKeys, key)
+		t.pt.ProtectedKeys = append(t.pt.ProtectedKeys, strings.Clone(key))
 	}
 }
 

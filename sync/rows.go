@@ -283,8 +283,9 @@ func (t *tableReport) reject(line int, r *rejection) {
 // rowReader reads a table's rows, without copying them when the table is
 // a connector.BytesTable: the strings of such a row point into the table's
 // buffer and are only valid until the next read, so whatever outlives the
-// row (a kept row, a rejection) must be cloned. The scans of the hash diff,
-// which hash each row and drop it, read so.
+// row must be cloned. Prepare and the hash diff read so: they encode or
+// hash each row and drop it; reports write rejections at once, and
+// tableReport.protect copies the keys it keeps.
 type rowReader struct {
 	tbl connector.Table
 	bt  connector.BytesTable
@@ -309,13 +310,4 @@ func (r *rowReader) read() ([]string, error) {
 		r.row = append(r.row, unsafe.String(unsafe.SliceData(f), len(f)))
 	}
 	return r.row, nil
-}
-
-// clone returns a copy of r that holds no string of the row read.
-func (r *rejection) clone() *rejection {
-	c := *r
-	for _, s := range []*string{&c.key, &c.column, &c.raw, &c.message, &c.protect} {
-		*s = strings.Clone(*s)
-	}
-	return &c
 }
