@@ -231,7 +231,6 @@ func canonicalDecimal(s string) (string, error) {
 	return s, nil
 }
 
-// BenchmarkXLSXReader reads the users as a workbook.
 // BenchmarkCSVReadBytes reads the fields without copying them.
 func BenchmarkCSVReadBytes(b *testing.B) {
 	path, size := benchFile(b)
@@ -261,6 +260,7 @@ func BenchmarkCSVReadBytes(b *testing.B) {
 	reportRows(b, rows)
 }
 
+// BenchmarkXLSXReader reads the users as a workbook.
 func BenchmarkXLSXReader(b *testing.B) {
 	src, _ := benchFile(b)
 	r, err := Open(src, nil)

@@ -111,8 +111,10 @@ func (s *csvSource) next(asBytes bool) (rec []string, view [][]byte, line int, e
 			line = s.csvLines + s.lineShift
 			view = s.view // split by fastLine
 			if asBytes {
-				err = s.accept(len(view), line, start, 0, func(i int) bool { return utf8.Valid(view[i]) }, s.fastPos(line, func(i int) int { return len(view[i]) }))
-				return nil, view, line, err
+				if err = s.accept(len(view), line, start, 0, func(i int) bool { return utf8.Valid(view[i]) }, s.fastPos(line, func(i int) int { return len(view[i]) })); err != nil {
+					return nil, nil, line, err
+				}
+				return nil, view, line, nil
 			}
 			rec, str := s.rec[:0], string(body)
 			for _, f := range view {
@@ -120,8 +122,10 @@ func (s *csvSource) next(asBytes bool) (rec []string, view [][]byte, line int, e
 				str = str[min(len(f)+len(s.comma), len(str)):]
 			}
 			s.rec = rec
-			err = s.accept(len(rec), line, start, 0, func(i int) bool { return utf8.ValidString(rec[i]) }, s.fastPos(line, func(i int) int { return len(rec[i]) }))
-			return rec, nil, line, err
+			if err = s.accept(len(rec), line, start, 0, func(i int) bool { return utf8.ValidString(rec[i]) }, s.fastPos(line, func(i int) int { return len(rec[i]) })); err != nil {
+				return nil, nil, line, err
+			}
+			return rec, nil, line, nil
 		}
 		start = s.skipped + s.offset
 	}
@@ -137,8 +141,10 @@ func (s *csvSource) next(asBytes bool) (rec []string, view [][]byte, line int, e
 		return l + s.lineShift, c
 	}
 	line, _ = fieldPos(0)
-	err = s.accept(len(rec), line, start, strings.Count(rec[len(rec)-1], "\n"), func(i int) bool { return utf8.ValidString(rec[i]) }, fieldPos)
-	return rec, nil, line, err
+	if err = s.accept(len(rec), line, start, strings.Count(rec[len(rec)-1], "\n"), func(i int) bool { return utf8.ValidString(rec[i]) }, fieldPos); err != nil {
+		return nil, nil, line, err
+	}
+	return rec, nil, line, nil
 }
 
 // fastPos returns the position of the fields of a record of one line that
@@ -231,14 +237,16 @@ func (s *csvSource) splitBytes(b []byte) [][]byte {
 // body, without its end, if encoding/csv would read it as a record of
 // unquoted fields or as a blank line; n is 0 otherwise, or when the buffer
 // does not hold the line whole.
+//
+// It never reads: only encoding/csv fills the buffer (so one record a
+// buffer goes through encoding/csv). A fill here could wait on a stream for
+// a full buffer, consume a read error that bufio keeps for the next read,
+// or read ahead to the limit of the input.
 func (s *csvSource) simpleLine() (n int, body []byte) {
 	b, _ := s.br.Peek(s.br.Buffered())
 	i := bytes.IndexByte(b, '\n')
 	if i < 0 {
-		b, _ = s.br.Peek(bufSize) // fill the buffer
-		if i = bytes.IndexByte(b, '\n'); i < 0 {
-			return 0, nil
-		}
+		return 0, nil
 	}
 	body = b[:i]
 	if len(body) > 0 && body[len(body)-1] == '\r' {

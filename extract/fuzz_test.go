@@ -232,18 +232,31 @@ const (
 // traceCSV reads data as CSV, with or without the fast path, and returns
 // what it read: records, lines, offsets and errors.
 func traceCSV(data []byte, opts *Options, mode readMode, oneByte bool) string {
-	var in io.Reader = bytes.NewReader(data)
-	if oneByte {
-		in = iotest.OneByteReader(in)
-	}
-	r, err := NewCSVReader(in, "fuzz.csv", opts)
+	return traceFrom(func() io.Reader {
+		if oneByte {
+			return iotest.OneByteReader(bytes.NewReader(data))
+		}
+		return bytes.NewReader(data)
+	}, opts, mode, nil)
+}
+
+// traceFrom is traceCSV reading from the reader that mk returns; when
+// readAt is not nil, each record is read again at its offset from it.
+func traceFrom(mk func() io.Reader, opts *Options, mode readMode, readAt io.ReaderAt) string {
+	r, err := NewCSVReader(mk(), "fuzz.csv", opts)
 	if err != nil {
 		return err.Error()
 	}
 	r.src.(*csvSource).noFast = mode == csvOnly
+	if readAt != nil {
+		r.file = struct {
+			io.ReaderAt
+			io.Closer
+		}{readAt, io.NopCloser(nil)}
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "header %q line %d\n", r.Header(), r.Line())
-	for range 100000 {
+	for range 1000000 {
 		var rec []string
 		var err error
 		if mode == fastBytes {
@@ -259,13 +272,20 @@ func traceCSV(data []byte, opts *Options, mode readMode, oneByte bool) string {
 			break
 		}
 		if err != nil {
-			fmt.Fprintf(&b, "error %v\n", err)
+			fmt.Fprintf(&b, "error %v (record %q)\n", err, rec)
 			if !errors.Is(err, ErrBadRecord) {
+				if _, again := r.Read(); again != err {
+					fmt.Fprintf(&b, "not sticky: %v\n", again)
+				}
 				break
 			}
 			continue
 		}
 		fmt.Fprintf(&b, "line %d offset %d %q\n", r.Line(), r.Offset(), rec)
+		if readAt != nil {
+			again, err := r.ReadAt(r.Offset())
+			fmt.Fprintf(&b, " read again %q %v\n", again, err)
+		}
 	}
 	return b.String()
 }
