@@ -53,7 +53,10 @@ type linkScan struct {
 	mapper *linkMapper
 	srcOut keyView // keys rejected in the source entity type, on this side
 	tgtOut keyView
-	rows   int64 // rows accepted by the first read
+	rows   int64  // rows accepted by the first read
+	sum    uint64 // and the sum of their hashes
+
+	endRejected map[uint64]struct{} // links rejected for an end, in the first read
 }
 
 // read reads the table, calling fn with each accepted row's pair hash and
@@ -76,6 +79,7 @@ func (ls *linkScan) read(ctx context.Context, fn func(h uint64, src, tgt string,
 	}
 	var pair []byte
 	var n, accepted int64
+	var sum uint64            // of the hashes accepted: a fingerprint of the links, whatever their order
 	rows := newRowReader(tbl) // rows are only valid until the next
 	for {
 		row, err := rows.read()
@@ -91,26 +95,53 @@ func (ls *linkScan) read(ctx context.Context, fn func(h uint64, src, tgt string,
 			}
 		}
 		src, tgt, _, rej := ls.mapper.mapRow(row)
-		if rej == nil && (ls.srcOut.has(src) || ls.tgtOut.has(tgt)) {
-			rej = &rejection{reason: RejectedEnd, key: src + " → " + tgt, message: "its source or target row was rejected"}
-		}
 		if rej != nil {
 			if first {
 				ls.rep.reject(tbl.Line(), rej)
 			}
 			continue
 		}
-		accepted++
 		pair = rec.AppendPair(pair[:0], src, tgt)
-		if err := fn(maphash.Bytes(ls.d.seed, pair), src, tgt, tbl.Line()); err != nil {
+		h := maphash.Bytes(ls.d.seed, pair)
+		if ls.srcOut.has(src) || ls.tgtOut.has(tgt) {
+			if first {
+				if err := ls.rejectEnd(h, src, tgt, tbl.Line()); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		accepted++
+		sum += h
+		if err := fn(h, src, tgt, tbl.Line()); err != nil {
 			return err
 		}
 	}
 	if first {
-		ls.pt.Read, ls.rows = n, accepted
-	} else if accepted != ls.rows {
+		ls.pt.Read, ls.rows, ls.sum, ls.endRejected = n, accepted, sum, nil
+	} else if accepted != ls.rows || sum != ls.sum {
 		return fmt.Errorf("idsync: %s changed while it was compared", ls.pt.Source)
 	}
+	return nil
+}
+
+// rejectEnd rejects a link whose source or target row was rejected. As
+// Prepare does, a link repeated on more rows is reported once so and then
+// as a duplicate; the links so rejected are remembered by hash, and the
+// budget falls back to Prepare if there are too many.
+func (ls *linkScan) rejectEnd(h uint64, src, tgt string, line int) error {
+	if _, ok := ls.endRejected[h]; ok {
+		ls.rep.add(DuplicateLink, line, src+" → "+tgt, "", "", "the same link appears on more than one row; kept once")
+		return nil
+	}
+	if ls.endRejected == nil {
+		ls.endRejected = map[uint64]struct{}{}
+	}
+	ls.endRejected[h] = struct{}{}
+	if len(ls.endRejected)%4096 == 0 && 8*32*int64(len(ls.endRejected)) > ls.d.budget {
+		return errOverBudget
+	}
+	ls.rep.reject(line, &rejection{reason: RejectedEnd, key: src + " → " + tgt, message: "its source or target row was rejected"})
 	return nil
 }
 
@@ -256,8 +287,11 @@ func (p *linkPass) shrink() {
 // merge sorts and merges the buckets [p.lo, hi) of both sides: hashes found
 // once on each side are unchanged links; the others are pending.
 func (lk *linkKeeper) merge(ctx context.Context, p *linkPass, hi int) (int, error) {
-	// The sides shrank the range as they read; halve it again until what
-	// both kept fits.
+	// A side that finished before the other shrank the range still holds
+	// the buckets from hi on; and the range may have to shrink again until
+	// what both kept fits.
+	lk.hashes[0].drop(hi)
+	lk.hashes[1].drop(hi)
 	for lk.hashes[0].n+lk.hashes[1].n > p.allowance && hi-p.lo > 1 {
 		hi = p.lo + (hi-p.lo)/2
 		lk.hashes[0].drop(hi)
