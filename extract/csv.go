@@ -45,8 +45,8 @@ func NewCSVReader(r io.Reader, name string, opts *Options) (*Reader, error) {
 //
 // A line that encoding/csv would read as a record of unquoted fields (no
 // quote, no carriage return but in a "\r\n" end) is split here instead,
-// from the same buffer, which is about twice as fast: most lines of most
-// extraction files are such lines. Any other line, from its first byte, is
+// from the same buffer: Read is a fifth faster so, and ReadBytes copies
+// nothing at all. Most lines of most extraction files are such lines. Any other line, from its first byte, is
 // left to encoding/csv. Lines and offsets that encoding/csv reports are
 // shifted by what the fast path read behind its back.
 type csvSource struct {
@@ -127,7 +127,6 @@ func (s *csvSource) next(asBytes bool) (rec []string, view [][]byte, line int, e
 			}
 			return rec, nil, line, nil
 		}
-		start = s.skipped + s.offset
 	}
 	rec, err = s.csvRead()
 	if err != nil {

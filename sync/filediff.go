@@ -281,6 +281,9 @@ func groups(ctx context.Context, sides [2]*fileSide) (unchanged int64, pending [
 			pending = append(pending, hashGroup{slices.Clone(o[i0:i]), slices.Clone(n[j0:j])})
 		}
 	}
+	for _, side := range sides {
+		side.rows.free = nil // no more rows to add
+	}
 	return unchanged, pending, nil
 }
 
