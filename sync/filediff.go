@@ -223,17 +223,24 @@ func (d *fileDiffer) scanSide(ctx context.Context, t *entitytype.EntityType, sid
 			side.rep.reject(tbl.Line(), rej)
 			continue
 		}
-		b = b[:0]
-		for _, v := range vals {
-			b = append(b, v...)
-			b = append(b, 0xff) // never in UTF-8 text
-		}
-		e := hashed{key: maphash.String(d.seed, key), content: maphash.Bytes(d.seed, b), pos: int64(tbl.Line())}
+		e := d.hash(key, vals, &b)
+		e.pos = int64(tbl.Line())
 		if side.offsets {
 			e.pos = rr.Offset()
 		}
 		side.rows.add(e.key, e)
 	}
+}
+
+// hash returns the hashes of a row's key and values, using buf.
+func (d *fileDiffer) hash(key string, vals []string, buf *[]byte) hashed {
+	b := (*buf)[:0]
+	for _, v := range vals {
+		b = append(b, v...)
+		b = append(b, 0xff) // never in UTF-8 text
+	}
+	*buf = b
+	return hashed{key: maphash.String(d.seed, key), content: maphash.Bytes(d.seed, b)}
 }
 
 // hashGroup is a set of rows of both sides sharing a key hash that needs an
@@ -414,6 +421,7 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 	}
 	var duplicates [2][]duplicate
 	var changes [][]byte
+	var buf []byte
 	var stored int64 = unchanged
 	var dups [2]int64 // rows of duplicated keys, left out
 	sets := map[string]int64{}
@@ -425,7 +433,8 @@ func (d *fileDiffer) entityType(ctx context.Context, i int, exts [2]connector.Ex
 		for s, group := range [2][]hashed{g.old, g.new} {
 			for _, r := range group {
 				key, _, vals, rej := sides[s].mapRow(rows[s][r.pos])
-				if rej != nil {
+				// The row read again must be the row hashed.
+				if h := d.hash(key, vals, &buf); rej != nil || h.key != r.key || h.content != r.content {
 					return fmt.Errorf("idsync: %s changed while it was compared", sides[s].pt.Source)
 				}
 				v, ok := keys[key]

@@ -506,3 +506,21 @@ func TestDuplicateLinkWithRejectedEnd(t *testing.T) {
 		t.Fatalf("hash diff:\n%s\nprepared diff:\n%s", got[0], got[1])
 	}
 }
+
+// An entity file rewritten between the scan and the reading again of its
+// changed rows is detected, even when the rows keep their offsets.
+func TestEntitiesChangeBeforeReread(t *testing.T) {
+	base := t.TempDir()
+	m := fileDiffModel()
+	for side, data := range map[string]string{"old": "ID,Name,Hired\nU1,Ann,01/01/2024\nU2,Bob,01/01/2024\n", "new": "ID,Name,Hired\nU1,Ann,01/01/2024\nU2,Bib,01/01/2024\n"} {
+		os.MkdirAll(filepath.Join(base, side), 0o755)
+		os.WriteFile(filepath.Join(base, side, "F_User.csv"), []byte(data), 0o644)
+	}
+	old := connector.Folder{Dir: filepath.Join(base, "old"), Model: m}
+	nw := rewriteOnReopen{connector.Folder{Dir: filepath.Join(base, "new"), Model: m}, "F_User",
+		filepath.Join(base, "new", "F_User.csv"), "ID,Name,Hired\nU1,Ann,01/01/2024\nU2,Bub,01/01/2024\n", new(int)}
+	cs, _, err := DiffExtractions(context.Background(), m, old, nw, &CompareOptions{Dir: filepath.Join(base, "out"), Tables: []string{"F_User"}})
+	if err == nil || !strings.Contains(err.Error(), "changed while it was compared") {
+		t.Fatalf("error %v; change set %+v", err, cs)
+	}
+}
