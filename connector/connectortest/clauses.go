@@ -61,6 +61,53 @@ func testLinesIncrease(t *testing.T, h Harness) {
 	}
 }
 
+// testReadBytesAsRead checks a connector.BytesTable: ReadBytes, mixed with
+// Read, returns the rows that Read returns.
+func testReadBytesAsRead(t *testing.T, h Harness) {
+	d := baseData(maxValueLen(h))
+	ext := export(t, newConnector(t, h, d, false))
+	want := d.tables()
+	checked := false
+	for _, name := range tableNames {
+		tbl := open(t, ext, name)
+		bt, ok := tbl.(connector.BytesTable)
+		if !ok {
+			closeTable(tbl)
+			continue
+		}
+		checked = true
+		var rows [][]string
+		var lines []int
+		for i := 0; ; i++ {
+			var row []string
+			var err error
+			if i%2 == 0 {
+				var fields [][]byte
+				fields, err = bt.ReadBytes()
+				for _, f := range fields {
+					row = append(row, string(f))
+				}
+			} else {
+				row, err = bt.Read()
+				row = slices.Clone(row)
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Errorf("%s: row %d: %v", where(name, tbl), i+1, err)
+				break
+			}
+			rows, lines = append(rows, row), append(lines, bt.Line())
+		}
+		compareRows(t, where(name, tbl)+", ReadBytes and Read", name, tbl.Header(), rows, lines, want[name])
+		closeTable(tbl)
+	}
+	if !checked {
+		t.Skip("the connector's tables do not implement connector.BytesTable")
+	}
+}
+
 func testUnknownTableNotExported(t *testing.T, h Harness) {
 	ext := export(t, newConnector(t, h, baseData(maxValueLen(h)), false))
 	for _, name := range []string{"Kit_Unknown", "../" + userType, userType + ".csv", ""} {

@@ -151,6 +151,7 @@ func Run(t *testing.T, h Harness) {
 		{"ExportIntoEmptyDir", testExportIntoEmptyDir},
 		{"CancelledContext", testCancelledContext},
 		{"CloseIdempotent", testCloseIdempotent},
+		{"ReadBytesAsRead", testReadBytesAsRead},
 		{"SyncEndToEnd", testSyncEndToEnd},
 		{"ChangesExportCommands", testChangesExportCommands},
 	}

@@ -102,6 +102,19 @@ func wrapTables(f func(name string, tbl connector.Table) connector.Table) func(*
 	}
 }
 
+// trimmingBytes is a connector.BytesTable whose ReadBytes trims values,
+// unlike its Read.
+type trimmingBytes struct{ connector.Table }
+
+func (t trimmingBytes) ReadBytes() ([][]byte, error) {
+	row, err := t.Read()
+	var out [][]byte
+	for _, v := range row {
+		out = append(out, []byte(strings.TrimSpace(v)))
+	}
+	return out, err
+}
+
 // brokenHarnesses each break a clause, which the kit must report with the
 // message given.
 var brokenHarnesses = map[string]struct {
@@ -176,6 +189,10 @@ var brokenHarnesses = map[string]struct {
 	"NotASnapshot": {
 		memHarness{func(c *memconn.Connector) connector.Connector { return &broken{mem: c, live: true} }},
 		"ExportIsSnapshot/ExportedBefore", `Kit_User (memconn:Kit_User): row ID="U01" (line 2), column "Display Name": got "Ann Smith-Jones", want "Ann Smith"`,
+	},
+	"ReadBytesTrims": {
+		memHarness{wrapTables(func(name string, tbl connector.Table) connector.Table { return trimmingBytes{tbl} })},
+		"ReadBytesAsRead", `ReadBytes and Read: row ID="U03" (line 4), column "Display Name": got "padded both", want "  padded both  "`,
 	},
 	"WrongNotExportedError": {
 		memHarness{func(c *memconn.Connector) connector.Connector {
