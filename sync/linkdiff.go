@@ -220,6 +220,9 @@ type linkPass struct {
 	held      atomic.Int64 // hashes both sides keep
 }
 
+// pass reads both sides once, in parallel: it keeps the rows of the
+// pending hashes of the last merged range, and the hashes of the buckets
+// of p's range.
 func (lk *linkKeeper) pass(ctx context.Context, p *linkPass) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for s, ls := range lk.scans {
