@@ -89,9 +89,10 @@ type Table interface {
 // A BytesTable is a Table that can also return a row without copying it:
 // the byte slices that ReadBytes returns may point into the table's
 // buffer, are only valid until the next call to Read or ReadBytes, and
-// must not be modified. The keyed diff of large snapshots reads such
+// must not be modified. Prepare and the keyed diff of snapshots read such
 // tables without allocating a row at a time. *extract.Reader implements
-// it; a Table without it is read with Read.
+// it; a Table without it is read with Read. connectortest checks that
+// ReadBytes returns the rows Read returns.
 type BytesTable interface {
 	Table
 	ReadBytes() ([][]byte, error)
