@@ -161,6 +161,31 @@ func (f bloom) has(h uint64) bool {
 	return f.bits != nil && f.bits.has(int(h&(1<<bloomBits-1))) && f.bits.has(int(h>>bloomBits&(1<<bloomBits-1)))
 }
 
+// mergeRuns walks o and n, both sorted by key, and calls fn with the run
+// of each key on both sides (one of them may be empty), in key order.
+func mergeRuns[T any](o, n []T, key func(*T) uint64, fn func(h uint64, o, n []T)) {
+	i, j := 0, 0
+	for i < len(o) || j < len(n) {
+		var h uint64
+		switch {
+		case i == len(o):
+			h = key(&n[j])
+		case j == len(n):
+			h = key(&o[i])
+		default:
+			h = min(key(&o[i]), key(&n[j]))
+		}
+		i0, j0 := i, j
+		for i < len(o) && key(&o[i]) == h {
+			i++
+		}
+		for j < len(n) && key(&n[j]) == h {
+			j++
+		}
+		fn(h, o[i0:i], n[j0:j])
+	}
+}
+
 // bitset is a set of small integers.
 type bitset []uint64
 

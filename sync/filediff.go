@@ -262,31 +262,13 @@ func groups(ctx context.Context, sides [2]*fileSide) (unchanged int64, pending [
 			tmp[s] = slices.Grow(tmp[s][:0], len(buf[s]))
 			sorted[s] = radixSort(buf[s], tmp[s][:len(buf[s])], hashedKey)
 		}
-		o, n := sorted[0], sorted[1]
-		i, j := 0, 0
-		for i < len(o) || j < len(n) {
-			var h uint64
-			switch {
-			case i == len(o):
-				h = n[j].key
-			case j == len(n):
-				h = o[i].key
-			default:
-				h = min(o[i].key, n[j].key)
-			}
-			i0, j0 := i, j
-			for i < len(o) && o[i].key == h {
-				i++
-			}
-			for j < len(n) && n[j].key == h {
-				j++
-			}
-			if i-i0 == 1 && j-j0 == 1 && o[i0].content == n[j0].content {
+		mergeRuns(sorted[0], sorted[1], hashedKey, func(_ uint64, o, n []hashed) {
+			if len(o) == 1 && len(n) == 1 && o[0].content == n[0].content {
 				unchanged++
-				continue
+				return
 			}
-			pending = append(pending, hashGroup{slices.Clone(o[i0:i]), slices.Clone(n[j0:j])})
-		}
+			pending = append(pending, hashGroup{slices.Clone(o), slices.Clone(n)})
+		})
 	}
 	for _, side := range sides {
 		side.rows.free = nil // no more rows to add

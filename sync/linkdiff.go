@@ -315,31 +315,13 @@ func (lk *linkKeeper) merge(ctx context.Context, p *linkPass, hi int) (int, erro
 			tmp[s] = slices.Grow(tmp[s][:0], len(buf[s]))
 			sorted[s] = sortHashes(buf[s], tmp[s])
 		}
-		o, n := sorted[0], sorted[1]
-		i, j := 0, 0
-		for i < len(o) || j < len(n) {
-			var h uint64
-			switch {
-			case i == len(o):
-				h = n[j]
-			case j == len(n):
-				h = o[i]
-			default:
-				h = min(o[i], n[j])
-			}
-			i0, j0 := i, j
-			for i < len(o) && o[i] == h {
-				i++
-			}
-			for j < len(n) && n[j] == h {
-				j++
-			}
-			if i-i0 == 1 && j-j0 == 1 {
+		mergeRuns(sorted[0], sorted[1], func(h *uint64) uint64 { return *h }, func(h uint64, o, n []uint64) {
+			if len(o) == 1 && len(n) == 1 {
 				lk.stored++
-				continue
+				return
 			}
 			lk.pending[h] = struct{}{}
-		}
+		})
 	}
 	if 2*linkBytes*int64(len(lk.pending)+len(lk.changes)) > lk.d.budget {
 		return 0, errOverBudget
