@@ -7,8 +7,19 @@
 // documented with the engine's fallback when a connector lacks it:
 //
 //   - [ChangeExporter]: export only what changed since the last successful
-//     run (incremental mode with a command column). Without it, incremental
+//     run, as tables of changes ([DeltaTable]). Without it, incremental
 //     runs diff a full export against the previous prepared snapshot.
+//   - [Cursorer], on the extraction that Export returns: the cursor from
+//     which the changes after this snapshot are exported. Without it, a
+//     complete run clears the connector's cursor, and the next incremental
+//     run passes "" to ExportChanges.
+//   - [DeltaTable], on a table: the table holds changes, each row with its
+//     command, not a snapshot. Without it, a table is a snapshot. Whether a
+//     table is a delta is a property of the extraction, never of the
+//     model: one connector with one model serves complete and incremental
+//     runs, and a delta never deletes anything by its absence.
+//   - [BytesTable], on a table: rows returned without copying. Without it,
+//     the engine reads rows with Read.
 //
 // Reference connectors: csvconn (a folder of CSV files), xlsxconn (XLSX
 // workbooks), memconn (records given in Go, for tests). Package
@@ -48,16 +59,32 @@ type Connector interface {
 }
 
 // ChangeExporter is implemented by connectors that can export only the
-// changes since a previous export. Each table then carries the entity type's
-// (association's) CommandColumn with insert, update, delete or merge.
+// changes since a previous export. Each table of such an extraction is a
+// [DeltaTable] (use [Delta] to mark one): its rows carry a command, insert,
+// update, delete or merge, and a key absent from it is unchanged. A table
+// that is not a DeltaTable is read as a snapshot of its entity type and
+// diffed against the previous prepared snapshot.
 //
 // since is the cursor returned by the last export whose run was applied
-// successfully, or "" for none; next is the cursor to pass after this run is
+// successfully (by ExportChanges, or by the [Cursorer] of a complete
+// export), or "" for none; next is the cursor to pass after this run is
 // applied. The engine keeps the cursor and advances it only when the run
-// succeeds, so a blocked or failed run is exported again.
+// succeeds, so a blocked or failed run is exported again. A complete run
+// that succeeds replaces the cursor with its extraction's (or clears it),
+// since the store then holds that snapshot.
 type ChangeExporter interface {
 	Connector
 	ExportChanges(ctx context.Context, dir, since string) (ext Extraction, next string, err error)
+}
+
+// Cursorer is implemented by extractions of a full export (Export) that
+// know where the changes after their snapshot begin: after a complete run
+// of such an extraction succeeds, the engine keeps Cursor as the cursor of
+// the next ExportChanges. Without it, a complete run clears the cursor, and
+// the next incremental run passes "" (the connector then exports all it
+// can, or returns ErrNoChanges).
+type Cursorer interface {
+	Cursor() string
 }
 
 // Extraction is one export's tables, opened by entity type or association
@@ -96,4 +123,63 @@ type Table interface {
 type BytesTable interface {
 	Table
 	ReadBytes() ([][]byte, error)
+}
+
+// A DeltaTable is a Table of changes rather than a snapshot: each row holds
+// a command (insert, update, delete or merge; an association's rows insert,
+// delete or merge) in the column that CommandColumn names, and a key the
+// table does not mention is unchanged. A Table without this method, or
+// whose CommandColumn returns "", is a snapshot. The engine reads deltas in
+// incremental runs only (a complete run of one fails, naming the table) and
+// never deletes by absence from one. [Delta] marks any Table as a delta.
+type DeltaTable interface {
+	Table
+	CommandColumn() string
+}
+
+// CommandColumn returns the command column of t if it is a [DeltaTable],
+// or "" if t is a snapshot.
+func CommandColumn(t Table) string {
+	if d, ok := t.(DeltaTable); ok {
+		return d.CommandColumn()
+	}
+	return ""
+}
+
+// Delta returns t as a [DeltaTable] whose commands are in column. The
+// result keeps t's optional abilities: it is a [BytesTable] if t is one.
+func Delta(t Table, column string) Table {
+	if bt, ok := t.(BytesTable); ok {
+		return bytesDelta{bt, column}
+	}
+	return delta{t, column}
+}
+
+type delta struct {
+	Table
+	column string
+}
+
+func (d delta) CommandColumn() string { return d.column }
+
+type bytesDelta struct {
+	BytesTable
+	column string
+}
+
+func (d bytesDelta) CommandColumn() string { return d.column }
+
+// fileCommandColumn returns the CommandColumn that the configuration gives
+// the file of an entity type or association: like File and Separator, it
+// describes the file, which is then a delta.
+func fileCommandColumn(m *entitytype.Model, name string) string {
+	if t := m.EntityType(name); t != nil {
+		return t.CommandColumn
+	}
+	for _, a := range m.Associations {
+		if a.Name == name {
+			return a.CommandColumn
+		}
+	}
+	return ""
 }

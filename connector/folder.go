@@ -15,7 +15,9 @@ import (
 
 // Folder is an extraction held as files in a folder: one file per entity
 // type and association, named by its File field (Name + ".csv" when
-// empty), read as XLSX when it ends in .xlsx and as CSV otherwise. The
+// empty), read as XLSX when it ends in .xlsx and as CSV otherwise. A file
+// whose entity type (association) sets CommandColumn is a file of changes:
+// Open returns it as a [DeltaTable]. The
 // file-based connectors return it; a host can also use it directly to
 // synchronize files exported by other means.
 type Folder struct {
@@ -44,7 +46,13 @@ func (f Folder) Open(ctx context.Context, name string) (Table, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s: no file %s in %s", ErrNotExported, name, file, f.Dir)
 	}
-	return r, err
+	if err != nil {
+		return nil, err
+	}
+	if cmd := fileCommandColumn(f.Model, name); cmd != "" {
+		return Delta(r, cmd), nil
+	}
+	return r, nil
 }
 
 // TableFile returns the file name and reading options of an entity type's

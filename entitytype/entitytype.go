@@ -161,8 +161,12 @@ type EntityType struct {
 	// Properties are the mapped properties. Source columns that no property
 	// maps are ignored.
 	Properties []Property `yaml:"properties" json:"properties"`
-	// CommandColumn, when set, names a column holding insert, update,
-	// delete or merge: the file is then a delta (incremental export).
+	// CommandColumn, when set, names a column of File holding insert,
+	// update, delete or merge: the file is then a delta (an incremental
+	// export). Like File and Separator it describes the file, for
+	// file-based connectors (connector.Folder returns such a file as a
+	// connector.DeltaTable); the engine learns whether a table is a delta
+	// from the extraction, never from the model.
 	CommandColumn string `yaml:"commandColumn,omitempty" json:"commandColumn,omitempty"`
 	// Thresholds are this entity type's limits; zero values mean "not set
 	// here", the connector's limits apply.
@@ -216,7 +220,7 @@ type Association struct {
 	// OnMissing says what to do with a link naming no known resource:
 	// Reject (default) reports it as a rejected row; Drop reports nothing.
 	OnMissing MissingPolicy `yaml:"onMissing,omitempty" json:"onMissing,omitempty"`
-	// CommandColumn, when set, makes the file a delta (see EntityType).
+	// CommandColumn, when set, makes File a delta (see EntityType).
 	CommandColumn string `yaml:"commandColumn,omitempty" json:"commandColumn,omitempty"`
 	// Thresholds are this association's link limits.
 	Thresholds threshold.Limits `yaml:"thresholds,omitempty" json:"thresholds,omitempty"`

@@ -14,11 +14,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	gosync "sync"
 	"time"
 
 	"github.com/idsync/idsync/connector"
 	"github.com/idsync/idsync/entitytype"
+	"github.com/idsync/idsync/internal/flock"
 	"github.com/idsync/idsync/internal/rec"
 	"github.com/idsync/idsync/threshold"
 )
@@ -26,9 +26,12 @@ import (
 // State is the state of a run.
 type State string
 
-// The states of a run. Planned, Blocked are waiting states; the others
-// are final.
+// The states of a run. Running is the state of a run from its start until
+// it ends (a run whose process died shows as Failed, interrupted, once
+// the engine sees that no process holds its connector); Planned and
+// Blocked are waiting states; the others are final.
 const (
+	Running   State = "running"
 	Planned   State = "planned"
 	Succeeded State = "succeeded"
 	Blocked   State = "blocked"
@@ -69,20 +72,14 @@ type RunOptions struct {
 // when no threshold is exceeded, and keeps blocked runs for review,
 // resume or cancel. Its state lives in the work folder, so a blocked run
 // can be resumed by another process. An Engine is safe for concurrent use;
-// runs of one connector never overlap.
+// runs of one connector never overlap: the engine holds a lock file of
+// the connector in the work folder (flock(2), released by the kernel if
+// the process dies) and, if the store is a [Locker], the store's lock.
 type Engine struct {
 	store Store
 	opts  Options
 	log   *slog.Logger
 }
-
-// processLocks are the connector locks of this process, by work folder
-// and connector: two Engines on one work folder never run one connector
-// at the same time.
-var processLocks = struct {
-	gosync.Mutex
-	held map[[2]string]bool
-}{held: map[[2]string]bool{}}
 
 // New returns an Engine synchronizing into store.
 func New(store Store, opts *Options) *Engine {
@@ -136,7 +133,11 @@ type Run struct {
 	Fingerprint   string `json:"fingerprint,omitempty"`
 	// Error is the error that failed the run.
 	Error string `json:"error,omitempty"`
-	// Cursor is the incremental export cursor to keep if the run succeeds.
+	// Cursor is the incremental export cursor to keep if the run succeeds:
+	// the one ExportChanges returned, or a full export's
+	// (connector.Cursorer). A complete run that succeeds keeps its Cursor
+	// even when empty: the store then holds its snapshot, and the changes
+	// before it must not be exported again.
 	Cursor string `json:"cursor,omitempty"`
 
 	dir string
@@ -156,6 +157,9 @@ func (r *Run) Counters() *threshold.Counters {
 // connState is a connector's state in the work folder.
 type connState struct {
 	BlockedRun string `json:"blockedRun,omitempty"`
+	// Running is the run in progress: found set by the next run, which
+	// holds the connector's lock, it names a run whose process died.
+	Running    string `json:"running,omitempty"`
 	Cursor     string `json:"cursor,omitempty"`
 	LastRun    string `json:"lastRun,omitempty"`
 	// Previous is the store's fingerprint when the previous snapshots were
@@ -166,6 +170,15 @@ type connState struct {
 
 func (e *Engine) connDir(name string) string {
 	return filepath.Join(e.opts.WorkDir, "connectors", name)
+}
+
+// checkName refuses a connector name that is not a plain file name: the
+// engine keeps the connector's state in a folder of that name.
+func checkName(name string) error {
+	if !filepath.IsLocal(name) || strings.ContainsAny(name, `/\`) {
+		return fmt.Errorf("idsync: connector name %q must be a plain name (no path separators, not . or ..)", name)
+	}
+	return nil
 }
 
 func (e *Engine) loadState(name string) (connState, error) {
@@ -183,15 +196,19 @@ func (e *Engine) loadState(name string) (connState, error) {
 	return s, nil
 }
 
-// stateMu serializes the changes of connector state files in the process.
-var stateMu gosync.Mutex
-
 // updateState changes a connector's state file: it reads the file, lets
-// change modify it, and writes it back, all under one lock, so that
-// changes made meanwhile (activation, another run's end) are not lost.
+// change modify it, and writes it back, all under the state file's lock,
+// so that changes made meanwhile by this or another process (activation,
+// another run's end) are not lost.
 func (e *Engine) updateState(name string, change func(*connState)) error {
-	stateMu.Lock()
-	defer stateMu.Unlock()
+	if err := checkName(name); err != nil {
+		return err
+	}
+	unlock, err := flock.Lock(filepath.Join(e.connDir(name), "state.lock"), "")
+	if err != nil {
+		return fmt.Errorf("idsync: %w", err)
+	}
+	defer unlock()
 	s, err := e.loadState(name)
 	if err != nil {
 		return err
@@ -204,21 +221,12 @@ func (e *Engine) updateState(name string, change func(*connState)) error {
 	return writeFileAtomic(filepath.Join(e.connDir(name), "state.json"), b)
 }
 
-// lock takes the connector's lock: always the process's lock for the work
-// folder, and the store's if it is a Locker.
+// lock takes the connector's lock: always its lock file in the work
+// folder, and the store's lock if the store is a Locker.
 func (e *Engine) lock(ctx context.Context, name string) (func(), error) {
-	key := [2]string{e.opts.WorkDir, name}
-	processLocks.Lock()
-	if processLocks.held[key] {
-		processLocks.Unlock()
-		return nil, fmt.Errorf("%w: %s", ErrBusy, name)
-	}
-	processLocks.held[key] = true
-	processLocks.Unlock()
-	release := func() {
-		processLocks.Lock()
-		delete(processLocks.held, key)
-		processLocks.Unlock()
+	release, err := e.lockWork(name)
+	if err != nil {
+		return nil, err
 	}
 	if l, ok := e.store.(Locker); ok {
 		unlock, err := l.Lock(ctx, name)
@@ -231,19 +239,77 @@ func (e *Engine) lock(ctx context.Context, name string) (func(), error) {
 	return release, nil
 }
 
+// lockWork takes the connector's lock file in the work folder, without
+// waiting.
+func (e *Engine) lockWork(name string) (func(), error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	unlock, err := flock.TryLock(filepath.Join(e.connDir(name), "run.lock"), name)
+	if errors.Is(err, flock.ErrLocked) {
+		return nil, fmt.Errorf("%w: %s (another run holds its lock in %s)", ErrBusy, name, e.opts.WorkDir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("idsync: %w", err)
+	}
+	return unlock, nil
+}
+
 func (e *Engine) newRun(conn string, mode Mode) (*Run, error) {
 	var b [4]byte
 	rand.Read(b[:])
 	now := e.opts.Now().UTC()
 	r := &Run{
 		ID:        now.Format("20060102T150405Z") + "-" + conn + "-" + hex.EncodeToString(b[:]),
-		Connector: conn, Mode: mode, State: Planned, Started: now,
+		Connector: conn, Mode: mode, State: Running, Started: now,
 	}
 	r.dir = filepath.Join(e.opts.WorkDir, "runs", r.ID)
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("idsync: %w", err)
 	}
+	// Visible from its start: a run whose process dies is found running
+	// with its connector unlocked, and shown as interrupted.
+	if err := e.saveRun(r); err != nil {
+		os.RemoveAll(r.dir)
+		return nil, err
+	}
 	return r, nil
+}
+
+// interrupted is the error of a run whose process ended before the run did.
+const interrupted = "interrupted: the process running it ended before the run did (killed, or the machine stopped)"
+
+// reap marks run, found Running, as Failed and interrupted if no process
+// holds its connector's lock any longer (held says the caller holds it),
+// and removes its files but run.json. It reports whether it did.
+func (e *Engine) reap(run *Run, held bool) bool {
+	if run.State != Running {
+		return false
+	}
+	if !held {
+		unlock, err := e.lockWork(run.Connector)
+		if err != nil {
+			return false // running, or no telling
+		}
+		defer unlock()
+		if r, err := e.loadRun(run.ID); err != nil || r.State != Running {
+			return false // it ended meanwhile
+		}
+	}
+	run.State, run.Error = Failed, interrupted
+	run.Ended = e.opts.Now().UTC()
+	run.ErrorReport = ""
+	if e.saveRun(run) != nil {
+		return false
+	}
+	ents, _ := os.ReadDir(run.dir)
+	for _, d := range ents {
+		if d.Name() != "run.json" {
+			os.RemoveAll(filepath.Join(run.dir, d.Name()))
+		}
+	}
+	e.log.Warn("run interrupted", "connector", run.Connector, "run", run.ID)
+	return true
 }
 
 func (e *Engine) saveRun(r *Run) error {
@@ -254,8 +320,17 @@ func (e *Engine) saveRun(r *Run) error {
 	return writeFileAtomic(filepath.Join(r.dir, "run.json"), b)
 }
 
-// LoadRun reads the record of a run from the work folder.
+// LoadRun reads the record of a run from the work folder. A run found
+// Running whose process has died is marked Failed (interrupted) first.
 func (e *Engine) LoadRun(id string) (*Run, error) {
+	r, err := e.loadRun(id)
+	if err == nil {
+		e.reap(r, false)
+	}
+	return r, err
+}
+
+func (e *Engine) loadRun(id string) (*Run, error) {
 	if id == "" || strings.ContainsAny(id, `/\`) || id == "." || id == ".." {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
@@ -350,8 +425,16 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	if apply && mode == Incremental && state.BlockedRun != "" {
 		return nil, fmt.Errorf("%w: %s has blocked run %s: resume or cancel it, or run in complete mode", ErrConnectorBlocked, model.Name, state.BlockedRun)
 	}
+	if state.Running != "" {
+		if dead, err := e.loadRun(state.Running); err == nil {
+			e.reap(dead, true) // this engine holds the lock: its process died
+		}
+	}
 	run, err = e.newRun(model.Name, mode)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.updateState(model.Name, func(s *connState) { s.Running = run.ID }); err != nil {
 		return nil, err
 	}
 	log := e.log.With("connector", model.Name, "run", run.ID, "mode", mode)
@@ -364,10 +447,20 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 				run.State = Cancelled
 			}
 		}
+		if run.State == Running {
+			run.State = Planned
+		}
 		if run.State != Planned && run.State != Blocked {
 			run.Ended = e.opts.Now().UTC()
 		}
 		if serr := e.saveRun(run); err == nil && serr != nil {
+			err = serr
+		}
+		if serr := e.updateState(model.Name, func(s *connState) {
+			if s.Running == run.ID {
+				s.Running = ""
+			}
+		}); err == nil && serr != nil {
 			err = serr
 		}
 		log.Info("run ended", "state", run.State, "error", run.Error)
@@ -386,16 +479,14 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 			ext, run.Cursor, err = ce.ExportChanges(ctx, dir, state.Cursor)
 		}
 		if errors.Is(err, connector.ErrNoChanges) {
-			if mode == Incremental {
-				if err := e.checkPrevious(model); err != nil {
-					return run, err
-				}
-			}
 			ext, err = conn.Export(ctx, dir)
+			run.Cursor = snapshotCursor(ext)
 		}
 		if err != nil {
 			return run, fmt.Errorf("idsync: export %s: %w", model.Name, err)
 		}
+	} else if mode == Complete {
+		run.Cursor = snapshotCursor(ext)
 	}
 
 	// Prepare.
@@ -432,7 +523,7 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 		return run, fmt.Errorf("idsync: fingerprint: %w", err)
 	}
 	if mode == Incremental && state.Previous != "" && state.Previous != fp && hasSnapshotDelta(p) {
-		return run, fmt.Errorf("%w: the store of %s changed since the previous snapshot was kept (fingerprint %s, then %s)", ErrNoPrevious, model.Name, fp, state.Previous)
+		return run, fmt.Errorf("%w: the store of %s changed since its previous snapshot was kept (fingerprint %s then, %s now)", ErrStaleSnapshot, model.Name, state.Previous, fp)
 	}
 	cs, err := Diff(ctx, p, e.store, &DiffOptions{
 		Dir: filepath.Join(run.dir, "changes"), MemoryBudget: e.opts.MemoryBudget,
@@ -501,16 +592,13 @@ func (e *Engine) supersede(old, by string) {
 	}
 }
 
-// checkPrevious makes sure that an incremental run from a full snapshot
-// has the previous snapshots to diff against, before exporting anything.
-func (e *Engine) checkPrevious(m *entitytype.Model) error {
-	prev := filepath.Join(e.connDir(m.Name), "previous")
-	for _, t := range m.EntityTypes {
-		if _, err := os.Stat(filepath.Join(prev, t.Name+".prepared")); t.CommandColumn == "" && err != nil {
-			return fmt.Errorf("%w: %s.%s has no previous prepared snapshot", ErrNoPrevious, m.Name, t.Name)
-		}
+// snapshotCursor returns the cursor of a full export: where the changes
+// after its snapshot begin (connector.Cursorer), or "" for none.
+func snapshotCursor(ext connector.Extraction) string {
+	if c, ok := ext.(connector.Cursorer); ok {
+		return c.Cursor()
 	}
-	return nil
+	return ""
 }
 
 // apply applies a change set and, on success, records the run as
@@ -539,7 +627,9 @@ func (e *Engine) apply(ctx context.Context, run *Run, cs *ChangeSet, p *Prepared
 			e.supersede(s.BlockedRun, run.ID)
 			s.BlockedRun = ""
 		}
-		if run.Cursor != "" {
+		if run.Mode == Complete || run.Cursor != "" {
+			// A complete run's store holds its snapshot: changes are
+			// exported from the snapshot's cursor, or from none.
 			s.Cursor = run.Cursor
 		}
 		s.LastRun, s.Previous = run.ID, fp

@@ -76,17 +76,20 @@ type fileDiffer struct {
 	linkPassRows int64
 }
 
-// canHashDiff reports whether the tables can take the hash path: snapshot
-// tables of their own (no command column, no inline association).
+// snapshotOnly refuses a delta: the keyed diff compares two snapshots.
+func snapshotOnly(tbl connector.Table) error {
+	if c := connector.CommandColumn(tbl); c != "" {
+		return fmt.Errorf("%w: the table is a delta (command column %s), and a diff compares snapshots", ErrDeltaInComplete, c)
+	}
+	return nil
+}
+
+// canHashDiff reports whether the tables can take the hash path: tables
+// of their own (no inline association). Deltas are refused on either path.
 func canHashDiff(m *entitytype.Model, tables []string) bool {
 	want := func(name string) bool { return len(tables) == 0 || slices.Contains(tables, name) }
-	for _, t := range m.EntityTypes {
-		if want(t.Name) && t.CommandColumn != "" {
-			return false
-		}
-	}
 	for _, a := range m.Associations {
-		if want(a.Name) && (a.CommandColumn != "" || a.Inline) {
+		if want(a.Name) && a.Inline {
 			return false
 		}
 		if a.Inline && want(a.Source.EntityType) {
@@ -190,7 +193,10 @@ func (d *fileDiffer) scanSide(ctx context.Context, t *entitytype.EntityType, sid
 	defer tbl.Close()
 	side.pt.Source, side.header = tbl.Name(), slices.Clone(tbl.Header())
 	side.pt.Header = side.header
-	m, _, err := newRowMapper(t, side.pt.Source, side.header, nil)
+	if err := snapshotOnly(tbl); err != nil {
+		return &TableError{d.model.Name, side.name, side.pt.Source, err}
+	}
+	m, _, err := newRowMapper(t, side.pt.Source, side.header, nil, "")
 	if err != nil {
 		return &TableError{d.model.Name, side.name, side.pt.Source, err}
 	}

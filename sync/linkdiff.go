@@ -71,7 +71,10 @@ func (ls *linkScan) read(ctx context.Context, fn func(h uint64, src, tgt string,
 	defer tbl.Close()
 	if first {
 		ls.pt.Source, ls.pt.Header = tbl.Name(), slices.Clone(tbl.Header())
-		if ls.mapper, err = newLinkMapper(ls.a, ls.pt.Source, ls.pt.Header, ls.d.keyConvert); err != nil {
+		if err := snapshotOnly(tbl); err != nil {
+			return &TableError{ls.d.model.Name, ls.a.Name, ls.pt.Source, err}
+		}
+		if ls.mapper, err = newLinkMapper(ls.a, ls.pt.Source, ls.pt.Header, "", ls.d.keyConvert); err != nil {
 			return &TableError{ls.d.model.Name, ls.a.Name, ls.pt.Source, err}
 		}
 		p := ls.d.prepared[ls.side]

@@ -56,7 +56,9 @@ type PrepareOptions struct {
 	// entity types in incremental mode).
 	Store Store
 	// Previous is the folder of the previous successful run's prepared
-	// snapshots, for the header comparison (schema drift).
+	// snapshots, for the header comparison (schema drift) and, in
+	// incremental mode, to diff snapshot tables against: an incremental
+	// Prepare refuses a snapshot table that has none there (ErrNoPrevious).
 	Previous string
 	// MemoryBudget bounds the memory of the sorts that run at once (two
 	// tables are prepared in parallel; each gets half); DefaultMemoryBudget
@@ -378,10 +380,14 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 	}
 	defer tbl.Close()
 	pt.Source, pt.Header = tbl.Name(), slices.Clone(tbl.Header())
-	pt.Delta = t.CommandColumn != ""
+	command := connector.CommandColumn(tbl)
+	pt.Delta = command != ""
 	fail := func(err error) error {
 		pt.Err = &TableError{p.model.Name, t.Name, pt.Source, err}
 		return nil
+	}
+	if err := p.checkKind(pt, command); err != nil {
+		return fail(err)
 	}
 
 	// Associations whose links are a multi-valued column of this table.
@@ -396,7 +402,7 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 			extra = append(extra, a.Source.Column, a.Target.Column)
 		}
 	}
-	mapper, idx, err := newRowMapper(t, pt.Source, pt.Header, extra)
+	mapper, idx, err := newRowMapper(t, pt.Source, pt.Header, extra, command)
 	if err != nil {
 		return fail(err)
 	}
@@ -461,10 +467,23 @@ func (p *preparer) entityType(ctx context.Context, i int, inline []*extsort.Sort
 			}
 		}
 	}
-	if p.opts.Mode == Complete && pt.Delta {
-		return fail(errors.New("a delta (command column) cannot be synchronized in complete mode"))
-	}
 	return p.writeSorted(ctx, t.Name, pt, sorter, errs, len(t.Properties))
+}
+
+// checkKind checks, before any row is read, that a table of this kind can
+// be prepared in this mode: a delta (a table with a command column) only
+// in incremental mode, and a snapshot in incremental mode only if a
+// previous snapshot is there to diff it against.
+func (p *preparer) checkKind(pt *PreparedTable, command string) error {
+	switch {
+	case command != "" && p.opts.Mode != Incremental:
+		return fmt.Errorf("%w: the table is a delta (command column %s), and a %s run needs a snapshot", ErrDeltaInComplete, command, p.opts.Mode)
+	case command == "" && p.opts.Mode == Incremental && p.opts.Previous != "":
+		if _, err := os.Stat(filepath.Join(p.opts.Previous, pt.Name+".prepared")); err != nil {
+			return fmt.Errorf("%w: the table is a snapshot, and there is no previous snapshot of %s.%s to diff it against", ErrNoPrevious, p.model.Name, pt.Name)
+		}
+	}
+	return nil
 }
 
 // rows yields the rows of a table, counting them in pt.Read; every 64Ki

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/idsync/idsync/connector"
 	"github.com/idsync/idsync/entitytype"
 	"github.com/idsync/idsync/internal/extsort"
 	"github.com/idsync/idsync/internal/rec"
@@ -15,9 +16,11 @@ import (
 // known reports whether a key of the entity type name (possibly
 // "Connector.EntityType") will exist once the run is applied: it is
 // prepared in this extraction, or it is stored and neither deleted by this
-// run nor absent from a complete extraction (unless protected, hence kept).
-// Deletes that an incremental run computes from the previous snapshot are
-// not known yet here, so a reference to such a key passes.
+// run nor absent from a snapshot (unless protected, hence kept). A
+// snapshot is the whole truth in incremental mode too, where its delta is
+// computed from the previous snapshot: a key it lacks is deleted, so a
+// reference to it is rejected, as a complete run of the same snapshot
+// rejects it.
 func (p *preparer) known(ctx context.Context, name, key string) (bool, error) {
 	conn, typ, other := strings.Cut(name, ".")
 	if !other {
@@ -32,12 +35,12 @@ func (p *preparer) known(ctx context.Context, name, key string) (bool, error) {
 				return true, nil
 			case pt.deleted.has(key): // deleted by this delta
 				return false, nil
-			case p.opts.Mode == Complete && !pt.protected.has(key):
-				return false, nil
+			case !pt.Delta && !pt.Skipped && pt.Err == nil && !pt.protected.has(key):
+				return false, nil // absent from a snapshot: deleted
 			}
 		}
-		// A protected key is kept as stored; in incremental mode, what is
-		// stored stays unless deleted: ask the store.
+		// A protected key is kept as stored; a delta leaves what is stored
+		// unless it deletes it: ask the store.
 	}
 	s, err := p.storeKeys(ctx, typ)
 	if err != nil {
@@ -174,7 +177,6 @@ func (p *preparer) rewrite(pt *PreparedTable, fn func(r, out []byte) ([]byte, er
 func (p *preparer) association(ctx context.Context, i int, sorter *extsort.Sorter) error {
 	a := &p.model.Associations[i]
 	pt := p.out.Associations[i]
-	pt.Delta = a.CommandColumn != ""
 	errs := p.rep.table(a.Name, pt)
 	fail := func(err error) error {
 		pt.Err = &TableError{p.model.Name, a.Name, pt.Source, err}
@@ -188,6 +190,7 @@ func (p *preparer) association(ctx context.Context, i int, sorter *extsort.Sorte
 		if sorter == nil { // the source entity type failed
 			return fail(fmt.Errorf("the source entity type %s was not prepared", a.Source.EntityType))
 		}
+		pt.Delta = p.out.table(a.Source.EntityType).Delta // links of the rows of a delta are commands too
 	} else {
 		sorter = newKeySorter(p.sortBudget(), p.opts.Dir)
 		defer sorter.Close() // after Sort, a no-op
@@ -197,7 +200,12 @@ func (p *preparer) association(ctx context.Context, i int, sorter *extsort.Sorte
 		}
 		defer tbl.Close()
 		pt.Source, pt.Header = tbl.Name(), append([]string(nil), tbl.Header()...)
-		mapper, err := newLinkMapper(a, pt.Source, pt.Header, p.keyConverter)
+		command := connector.CommandColumn(tbl)
+		pt.Delta = command != ""
+		if err := p.checkKind(pt, command); err != nil {
+			return fail(err)
+		}
+		mapper, err := newLinkMapper(a, pt.Source, pt.Header, command, p.keyConverter)
 		if err != nil {
 			return fail(err)
 		}
@@ -217,9 +225,6 @@ func (p *preparer) association(ctx context.Context, i int, sorter *extsort.Sorte
 				return err
 			}
 		}
-	}
-	if p.opts.Mode == Complete && pt.Delta {
-		return fail(fmt.Errorf("a delta (command column) cannot be synchronized in complete mode"))
 	}
 	if err := p.writeSorted(ctx, a.Name, pt, sorter, errs, -1); err != nil {
 		return err

@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,10 +18,10 @@ type rejection struct {
 	column  string
 	raw     string
 	message string
-	// protect is the key to protect although the row is rejected (the
-	// stored resource, or the stored links of a link end, are kept as they
-	// are), or "".
-	protect string
+	// protect are the keys to protect although the row is rejected: the
+	// stored resource, or the stored links of a link end, are kept as
+	// they are.
+	protect []string
 }
 
 // column is how one property gets its raw value.
@@ -42,16 +41,18 @@ type rowMapper struct {
 	cols   []column
 	keyIdx []int // property index of each key part
 	order  []int // property indexes, key parts first
-	cmdCol int   // header index of the command column, or -1
+	cmdCol  int    // header index of the command column, or -1
+	command string // its name
 	vals   []string
 	keyBuf strings.Builder
 }
 
 // newRowMapper locates the columns of t (and the extra ones, returned by
 // name) in a table's header, reporting every missing column at once, and
-// builds the converters and expressions.
-func newRowMapper(t *entitytype.EntityType, source string, header, extra []string) (*rowMapper, map[string]int, error) {
-	m := &rowMapper{t: t, cols: make([]column, len(t.Properties)), cmdCol: -1, vals: make([]string, len(t.Properties))}
+// builds the converters and expressions. command is the table's command
+// column (connector.CommandColumn), or "" for a snapshot.
+func newRowMapper(t *entitytype.EntityType, source string, header, extra []string, command string) (*rowMapper, map[string]int, error) {
+	m := &rowMapper{t: t, cols: make([]column, len(t.Properties)), cmdCol: -1, command: command, vals: make([]string, len(t.Properties))}
 	needed := slices.Clone(extra)
 	for j := range t.Properties {
 		prop := &t.Properties[j]
@@ -72,8 +73,8 @@ func newRowMapper(t *entitytype.EntityType, source string, header, extra []strin
 			needed = append(needed, e.Columns()...)
 		}
 	}
-	if t.CommandColumn != "" {
-		needed = append(needed, t.CommandColumn)
+	if command != "" {
+		needed = append(needed, command)
 	}
 	idx, err := locate(source, header, needed)
 	if err != nil {
@@ -91,8 +92,8 @@ func newRowMapper(t *entitytype.EntityType, source string, header, extra []strin
 			c.vals = make([]string, len(c.args))
 		}
 	}
-	if t.CommandColumn != "" {
-		m.cmdCol = idx[t.CommandColumn]
+	if command != "" {
+		m.cmdCol = idx[command]
 	}
 	for _, name := range t.Key {
 		for j := range t.Properties {
@@ -112,17 +113,9 @@ func newRowMapper(t *entitytype.EntityType, source string, header, extra []strin
 
 // mapRow converts one row: its key, its command (Merge for a snapshot
 // row) and its canonical values in property order, valid until the next
-// call; or why it is rejected.
+// call; or why it is rejected. The key is found first, so that every
+// rejection but a null or malformed key names it and protects it.
 func (m *rowMapper) mapRow(row []string) (key string, op Op, vals []string, rej *rejection) {
-	op = Merge
-	if m.cmdCol >= 0 {
-		o, ok := ParseOp(row[m.cmdCol])
-		if !ok {
-			return "", 0, nil, &rejection{reason: BadCommand, column: m.t.CommandColumn, raw: row[m.cmdCol],
-				message: "unknown command (want insert, update, delete or merge)"}
-		}
-		op = o
-	}
 	for _, j := range m.order {
 		c := &m.cols[j]
 		raw := ""
@@ -154,6 +147,15 @@ func (m *rowMapper) mapRow(row []string) (key string, op Op, vals []string, rej 
 	case strings.IndexByte(key, 0) >= 0:
 		return "", 0, nil, &rejection{reason: InvalidValue, column: strings.Join(m.t.Key, ","), raw: key, message: "the key contains a NUL character"}
 	}
+	op = Merge
+	if m.cmdCol >= 0 {
+		o, ok := ParseOp(row[m.cmdCol])
+		if !ok {
+			return "", 0, nil, &rejection{reason: BadCommand, key: key, column: m.command, raw: row[m.cmdCol],
+				message: "unknown command (want insert, update, delete or merge)", protect: []string{key}}
+		}
+		op = o
+	}
 	return key, op, m.vals, nil
 }
 
@@ -172,11 +174,13 @@ func (m *rowMapper) sepInKey() bool {
 // first, so when they did, the rejection carries the row's key and
 // protects the stored resource.
 func (m *rowMapper) invalid(j int, raw string, err error) (string, Op, []string, *rejection) {
-	key := ""
+	r := &rejection{reason: InvalidValue, column: m.cols[j].name, raw: raw, message: err.Error()}
 	if !slices.Contains(m.keyIdx, j) {
-		key, _ = joinKey(m.vals, m.keyIdx, &m.keyBuf)
+		if key, null := joinKey(m.vals, m.keyIdx, &m.keyBuf); !null {
+			r.key, r.protect = key, []string{key}
+		}
 	}
-	return "", 0, nil, &rejection{reason: InvalidValue, key: key, column: m.cols[j].name, raw: raw, message: err.Error(), protect: key}
+	return "", 0, nil, r
 }
 
 // joinKey returns the key of a row from its values, and whether a part of
@@ -202,21 +206,25 @@ func joinKey(vals []string, keyIdx []int, b *strings.Builder) (key string, null 
 type linkMapper struct {
 	a                *entitytype.Association
 	src, tgt, cmdCol int
+	command          string
 	srcConv, tgtConv *entitytype.Converter
 }
 
-func newLinkMapper(a *entitytype.Association, source string, header []string, keyConverter func(string) (*entitytype.Converter, error)) (*linkMapper, error) {
+// newLinkMapper locates the columns of a in a table's header. command is
+// the table's command column (connector.CommandColumn), or "" for a
+// snapshot.
+func newLinkMapper(a *entitytype.Association, source string, header []string, command string, keyConverter func(string) (*entitytype.Converter, error)) (*linkMapper, error) {
 	needed := []string{a.Source.Column, a.Target.Column}
-	if a.CommandColumn != "" {
-		needed = append(needed, a.CommandColumn)
+	if command != "" {
+		needed = append(needed, command)
 	}
 	idx, err := locate(source, header, needed)
 	if err != nil {
 		return nil, err
 	}
-	m := &linkMapper{a: a, src: idx[a.Source.Column], tgt: idx[a.Target.Column], cmdCol: -1}
-	if a.CommandColumn != "" {
-		m.cmdCol = idx[a.CommandColumn]
+	m := &linkMapper{a: a, src: idx[a.Source.Column], tgt: idx[a.Target.Column], cmdCol: -1, command: command}
+	if command != "" {
+		m.cmdCol = idx[command]
 	}
 	if m.srcConv, err = keyConverter(a.Source.EntityType); err != nil {
 		return nil, err
@@ -228,33 +236,37 @@ func newLinkMapper(a *entitytype.Association, source string, header []string, ke
 }
 
 // mapRow converts one row: the link's source and target keys and its
-// command, or why it is rejected.
+// command, or why it is rejected. A rejected row protects each end that
+// converts: the stored links of that end are kept, since this row might
+// have been one of them.
 func (m *linkMapper) mapRow(row []string) (src, tgt string, op Op, rej *rejection) {
+	src, serr := m.srcConv.Convert(row[m.src])
+	tgt, terr := m.tgtConv.Convert(row[m.tgt])
+	switch {
+	case serr != nil:
+		return "", "", 0, &rejection{reason: InvalidValue, key: linkShown(row[m.src], tgt), column: m.a.Source.Column, raw: row[m.src], message: serr.Error(), protect: endKeys(tgtEnd, tgt, terr)}
+	case terr != nil:
+		return "", "", 0, &rejection{reason: InvalidValue, key: linkShown(src, row[m.tgt]), column: m.a.Target.Column, raw: row[m.tgt], message: terr.Error(), protect: endKeys(srcEnd, src, nil)}
+	case src == "" || tgt == "":
+		return "", "", 0, &rejection{reason: NullKey, key: linkShown(src, tgt), column: m.a.Source.Column + "," + m.a.Target.Column, message: "a link needs both keys",
+			protect: slices.Concat(endKeys(srcEnd, src, nil), endKeys(tgtEnd, tgt, nil))}
+	case strings.IndexByte(src, 0) >= 0 || strings.IndexByte(tgt, 0) >= 0:
+		return "", "", 0, &rejection{reason: InvalidValue, column: m.a.Source.Column + "," + m.a.Target.Column, message: "a key contains a NUL character"}
+	}
 	op = Merge
 	if m.cmdCol >= 0 {
 		o, ok := ParseOp(row[m.cmdCol])
 		if !ok || o == Update {
-			return "", "", 0, &rejection{reason: BadCommand, column: m.a.CommandColumn, raw: row[m.cmdCol], message: "unknown link command (want insert, delete or merge)"}
+			return "", "", 0, &rejection{reason: BadCommand, key: linkShown(src, tgt), column: m.command, raw: row[m.cmdCol], message: "unknown link command (want insert, delete or merge)",
+				protect: []string{srcEnd + src, tgtEnd + tgt}}
 		}
 		op = o
 	}
-	src, serr := m.srcConv.Convert(row[m.src])
-	tgt, terr := m.tgtConv.Convert(row[m.tgt])
-	// A rejected row protects the end that converts: the stored links of
-	// that end are kept, since this row might have been one of them.
-	switch {
-	case serr != nil:
-		return "", "", 0, &rejection{reason: InvalidValue, column: m.a.Source.Column, raw: row[m.src], message: serr.Error(), protect: endKey(tgtEnd, tgt, terr)}
-	case terr != nil:
-		return "", "", 0, &rejection{reason: InvalidValue, column: m.a.Target.Column, raw: row[m.tgt], message: terr.Error(), protect: endKey(srcEnd, src, nil)}
-	case src == "" || tgt == "":
-		return "", "", 0, &rejection{reason: NullKey, key: src + " → " + tgt, column: m.a.Source.Column + "," + m.a.Target.Column, message: "a link needs both keys",
-			protect: cmp.Or(endKey(srcEnd, src, nil), endKey(tgtEnd, tgt, nil))}
-	case strings.IndexByte(src, 0) >= 0 || strings.IndexByte(tgt, 0) >= 0:
-		return "", "", 0, &rejection{reason: InvalidValue, column: m.a.Source.Column + "," + m.a.Target.Column, message: "a key contains a NUL character"}
-	}
 	return src, tgt, op, nil
 }
+
+// linkShown is how the error report names a link.
+func linkShown(src, tgt string) string { return src + " → " + tgt }
 
 // appendLink appends a prepared link record: "source\x00target" (the sort
 // key), the command and the source line.
@@ -264,19 +276,19 @@ func appendLink(dst []byte, src, tgt string, op Op, line int) []byte {
 	return rec.AppendUint(dst, uint64(line))
 }
 
-// endKey is the protected key of a link end, or "" when there is none.
-func endKey(side, key string, err error) string {
+// endKeys is the protected key of a link end, if it has one.
+func endKeys(side, key string, err error) []string {
 	if err != nil || key == "" {
-		return ""
+		return nil
 	}
-	return side + key
+	return []string{side + key}
 }
 
 // reject adds a rejection to a table's report, and protects its key.
 func (t *tableReport) reject(line int, r *rejection) {
 	t.add(r.reason, line, r.key, r.column, r.raw, r.message)
-	if r.protect != "" {
-		t.protect(r.protect)
+	for _, k := range r.protect {
+		t.protect(k)
 	}
 }
 

@@ -204,8 +204,9 @@ func TestIncrementalFromPreviousSnapshot(t *testing.T) {
 	eng, store := newEngine(t)
 	conn := memconn.New(open(sabModel()))
 	day1(conn)
-	_, err := eng.Run(ctx, memconn.New(open(sabModel())), &idsync.RunOptions{Mode: idsync.Incremental})
+	_, err := eng.Run(ctx, conn, &idsync.RunOptions{Mode: idsync.Incremental})
 	require.ErrorIs(t, err, idsync.ErrNoPrevious)
+	require.Zero(t, store.Count("SAB_User"))
 
 	_, err = eng.Run(ctx, conn, nil)
 	require.NoError(t, err)
@@ -226,19 +227,13 @@ func TestIncrementalFromPreviousSnapshot(t *testing.T) {
 func TestIncrementalWithCommands(t *testing.T) {
 	ctx := context.Background()
 	eng, store := newEngine(t)
-	m := open(sabModel())
-	for i := range m.EntityTypes {
-		m.EntityTypes[i].CommandColumn = "Op"
-	}
-	m.Associations[0].CommandColumn = "Op"
-	conn := memconn.New(m)
+	conn := memconn.New(open(sabModel())) // one model for both modes
 	day1(conn)
-	m2 := open(sabModel())
-	_, err := eng.Run(ctx, memconn.New(m2), &idsync.RunOptions{Extraction: mustExport(t, conn)})
+	_, err := eng.Run(ctx, conn, nil)
 	require.NoError(t, err)
 
 	hdr := append([]string{"Op"}, userHeader...)
-	conn.SetChanges("SAB_User", hdr,
+	conn.SetChanges("SAB_User", "Op", hdr,
 		[]string{"insert", "U1", "Ann B", "02/01/2024", "Y", "O1"}, // insert of a stored key: an update
 		[]string{"update", "U8", "Hal", "02/01/2024", "Y", "O1"},   // update of a missing key: rejected
 		[]string{"delete", "U9", "", "", "", ""},                   // delete of a missing key: no-op
@@ -246,9 +241,9 @@ func TestIncrementalWithCommands(t *testing.T) {
 		[]string{"merge", "U5", "Eve", "02/01/2024", "Y", "O1"},
 		[]string{"frobnicate", "U3", "", "", "", ""},
 	)
-	conn.SetChanges("SAB_Org", []string{"Op", "Code", "Label"})
-	conn.SetChanges("SAB_Group", []string{"Op", "GroupID", "Name"})
-	conn.SetChanges("SAB_Members", []string{"Op", "GroupID", "UserID"}, []string{"delete", "G1", "U2"}, []string{"insert", "G2", "U1"})
+	conn.SetChanges("SAB_Org", "Op", []string{"Op", "Code", "Label"})
+	conn.SetChanges("SAB_Group", "Op", []string{"Op", "GroupID", "Name"})
+	conn.SetChanges("SAB_Members", "Op", []string{"Op", "GroupID", "UserID"}, []string{"delete", "G1", "U2"}, []string{"insert", "G2", "U1"})
 	run, err := eng.Run(ctx, conn, &idsync.RunOptions{Mode: idsync.Incremental})
 	require.NoError(t, err)
 	u := run.EntityTypes[0]
@@ -266,7 +261,7 @@ func TestIncrementalWithCommands(t *testing.T) {
 func mustExport(t *testing.T, c *memconn.Connector) memconn.Extraction {
 	ext, err := c.Export(context.Background(), "")
 	require.NoError(t, err)
-	return ext.(memconn.Extraction)
+	return ext.(*memconn.Snapshot).Extraction
 }
 
 func TestCancelledContextWritesNothing(t *testing.T) {
@@ -355,7 +350,8 @@ func TestIncrementalRefusedWhenStoreChangedSincePreviousSnapshot(t *testing.T) {
 	// snapshots were lost in a crash) makes the snapshot unusable.
 	store.Put("SAB", "SAB_User", "U9", map[string]string{"id": "U9"})
 	_, err = eng.Run(ctx, conn, &idsync.RunOptions{Mode: idsync.Incremental})
-	require.ErrorIs(t, err, idsync.ErrNoPrevious)
+	require.ErrorIs(t, err, idsync.ErrStaleSnapshot)
+	assert.NotContains(t, err.Error(), "no previous snapshot")
 	_, err = eng.Run(ctx, conn, nil)
 	require.NoError(t, err, "a complete run starts afresh")
 	_, err = eng.Run(ctx, conn, &idsync.RunOptions{Mode: idsync.Incremental})

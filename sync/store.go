@@ -101,9 +101,17 @@ var (
 	// or association) that has no row, unless RunOptions.AllowEmpty is set:
 	// a blank file must not erase a system.
 	ErrEmptyExtraction = errors.New("idsync: empty extraction")
+	// ErrDeltaInComplete refuses a table of changes (a
+	// connector.DeltaTable) in a complete run, which needs the whole truth:
+	// a delta would delete, by its absence, all it does not mention.
+	ErrDeltaInComplete = errors.New("idsync: a delta cannot be synchronized in complete mode")
 	// ErrNoPrevious means an incremental run found no previous prepared
 	// snapshot to diff against: run in complete mode first.
 	ErrNoPrevious = errors.New("idsync: no previous snapshot: run in complete mode first")
+	// ErrStaleSnapshot means an incremental run found a previous snapshot
+	// that no longer describes the store (it changed since, outside the
+	// engine, or an apply's snapshot was lost): run in complete mode.
+	ErrStaleSnapshot = errors.New("idsync: the previous snapshot no longer describes the store: run in complete mode first")
 	// ErrRunState means a run is not in a state that allows the operation
 	// (resuming a run that is not blocked, for example).
 	ErrRunState = errors.New("idsync: run is not in a state that allows this")

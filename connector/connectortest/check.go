@@ -13,11 +13,10 @@ import (
 	"github.com/idsync/idsync/entitytype"
 )
 
-// newConnector returns a connector from h over d, with a command column in
-// every table if commands is set, and checks its model.
-func newConnector(t *testing.T, h Harness, d dataset, commands bool) connector.Connector {
+// newConnector returns a connector from h over d, and checks its model.
+func newConnector(t *testing.T, h Harness, d dataset) connector.Connector {
 	t.Helper()
-	conn := h.NewConnector(t, newModel(commands), d.tables())
+	conn := h.NewConnector(t, newModel(), d.tables())
 	if conn == nil {
 		t.Fatal("harness: NewConnector returned nil")
 	}

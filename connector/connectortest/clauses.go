@@ -21,7 +21,7 @@ import (
 
 func testExportsEveryTable(t *testing.T, h Harness) {
 	d := baseData(maxValueLen(h))
-	ext := export(t, newConnector(t, h, d, false))
+	ext := export(t, newConnector(t, h, d))
 	want := d.tables()
 	for _, name := range tableNames {
 		checkOpen(t.Context(), t, ext, name, want[name])
@@ -30,7 +30,7 @@ func testExportsEveryTable(t *testing.T, h Harness) {
 
 func testLinesIncrease(t *testing.T, h Harness) {
 	d := baseData(maxValueLen(h))
-	ext := export(t, newConnector(t, h, d, false))
+	ext := export(t, newConnector(t, h, d))
 	want := d.tables()
 	for _, name := range tableNames {
 		tbl := open(t, ext, name)
@@ -65,7 +65,7 @@ func testLinesIncrease(t *testing.T, h Harness) {
 // Read, returns the rows that Read returns.
 func testReadBytesAsRead(t *testing.T, h Harness) {
 	d := baseData(maxValueLen(h))
-	ext := export(t, newConnector(t, h, d, false))
+	ext := export(t, newConnector(t, h, d))
 	want := d.tables()
 	checked := false
 	for _, name := range tableNames {
@@ -109,7 +109,7 @@ func testReadBytesAsRead(t *testing.T, h Harness) {
 }
 
 func testUnknownTableNotExported(t *testing.T, h Harness) {
-	ext := export(t, newConnector(t, h, baseData(maxValueLen(h)), false))
+	ext := export(t, newConnector(t, h, baseData(maxValueLen(h))))
 	for _, name := range []string{"Kit_Unknown", "../" + userType, userType + ".csv", ""} {
 		tbl, err := ext.Open(t.Context(), name)
 		switch {
@@ -126,7 +126,7 @@ func testUnknownTableNotExported(t *testing.T, h Harness) {
 
 func testOpenTwiceIndependent(t *testing.T, h Harness) {
 	d := baseData(maxValueLen(h))
-	ext := export(t, newConnector(t, h, d, false))
+	ext := export(t, newConnector(t, h, d))
 	want := d.tables()
 	for _, name := range tableNames {
 		if len(want[name].Rows) == 0 {
@@ -168,7 +168,7 @@ func testOpenTwiceIndependent(t *testing.T, h Harness) {
 
 func testConcurrentOpens(t *testing.T, h Harness) {
 	d := baseData(maxValueLen(h))
-	ext := export(t, newConnector(t, h, d, false))
+	ext := export(t, newConnector(t, h, d))
 	want := d.tables()
 	var wg gosync.WaitGroup
 	for range 3 {
@@ -186,7 +186,7 @@ func testExportIsSnapshot(t *testing.T, h Harness) {
 	}
 	d := baseData(maxValueLen(h))
 	before, after := d.tables(), changedData(d).tables()
-	conn := newConnector(t, h, d, false)
+	conn := newConnector(t, h, d)
 	ext := export(t, conn)
 	early := open(t, ext, userType)
 	first, err := early.Read()
@@ -227,7 +227,7 @@ func testExportIsSnapshot(t *testing.T, h Harness) {
 func testExportIntoEmptyDir(t *testing.T, h Harness) {
 	d := baseData(maxValueLen(h))
 	want := d.tables()
-	conn := newConnector(t, h, d, false)
+	conn := newConnector(t, h, d)
 	check := func(ext connector.Extraction) {
 		t.Helper()
 		for _, name := range tableNames {
@@ -255,7 +255,7 @@ func testExportIntoEmptyDir(t *testing.T, h Harness) {
 func testCancelledContext(t *testing.T, h Harness) {
 	d := baseData(maxValueLen(h))
 	want := d.tables()
-	conn := newConnector(t, h, d, false)
+	conn := newConnector(t, h, d)
 	cancelled, cancel := context.WithCancel(t.Context())
 	cancel()
 	expired, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
@@ -297,7 +297,7 @@ func testCancelledContext(t *testing.T, h Harness) {
 func testCloseIdempotent(t *testing.T, h Harness) {
 	d := baseData(maxValueLen(h))
 	want := d.tables()
-	ext := export(t, newConnector(t, h, d, false))
+	ext := export(t, newConnector(t, h, d))
 	var secondErr error
 	closeTwice := func(name, when string, tbl connector.Table) {
 		t.Helper()
@@ -337,7 +337,7 @@ func testCloseIdempotent(t *testing.T, h Harness) {
 
 func testSyncEndToEnd(t *testing.T, h Harness) {
 	d := baseData(maxValueLen(h))
-	conn := newConnector(t, h, d, false)
+	conn := newConnector(t, h, d)
 	store := memstore.New()
 	eng := newEngine(t, store)
 
@@ -358,7 +358,7 @@ func testSyncEndToEnd(t *testing.T, h Harness) {
 
 func testChangesExportCommands(t *testing.T, h Harness) {
 	base := baseData(maxValueLen(h))
-	conn := newConnector(t, h, base, true)
+	conn := newConnector(t, h, base)
 	ce, ok := conn.(connector.ChangeExporter)
 	if !ok {
 		t.Skip("the connector does not implement connector.ChangeExporter")
@@ -389,6 +389,7 @@ func testChangesExportCommands(t *testing.T, h Harness) {
 		}
 		for _, name := range tableNames {
 			checkOpen(ctx, t, ext, name, changed[name])
+			checkDelta(ctx, t, ext, name)
 		}
 	})
 	t.Run("ExportSinceCursor", func(t *testing.T) {
@@ -415,7 +416,7 @@ func testChangesExportCommands(t *testing.T, h Harness) {
 	t.Run("SyncEndToEnd", func(t *testing.T) {
 		store := memstore.New()
 		eng := newEngine(t, store)
-		full := newConnector(t, h, base, false)
+		full := newConnector(t, h, base)
 		run, err := eng.Run(ctx, full, allowEmpty)
 		checkRun(t, "complete run", run, err)
 		checkStore(t, store, base)
@@ -570,3 +571,67 @@ func sortedKeys(ms ...map[string]string) []string {
 // allowEmpty lets the kit's runs synchronize tables that have no row: the
 // kit checks connectors, not the engine's guard against blank files.
 var allowEmpty = &idsync.RunOptions{AllowEmpty: true}
+
+// checkDelta checks that the table name of a change export is a
+// connector.DeltaTable whose commands are in the kit's command column.
+func checkDelta(ctx context.Context, t *testing.T, ext connector.Extraction, name string) {
+	t.Helper()
+	tbl, err := ext.Open(ctx, name)
+	if err != nil {
+		t.Errorf("Open(%s): %v", name, err)
+		return
+	}
+	defer tbl.Close()
+	if got := connector.CommandColumn(tbl); got != opColumn {
+		t.Errorf("%s of ExportChanges: CommandColumn %q, want %q: a table of changes must be a connector.DeltaTable (connector.Delta marks one), or the engine reads it as a snapshot and deletes by absence", name, got, opColumn)
+	}
+}
+
+func testBothModesOneModel(t *testing.T, h Harness) {
+	base := baseData(maxValueLen(h))
+	conn := newConnector(t, h, base)
+	if _, ok := conn.(connector.ChangeExporter); !ok {
+		t.Skip("the connector does not implement connector.ChangeExporter")
+	}
+	setter, ok := h.(ChangeSetter)
+	if !ok {
+		t.Skip("the harness does not implement connectortest.ChangeSetter")
+	}
+	ctx := t.Context()
+	store := memstore.New()
+	eng := newEngine(t, store)
+	incremental := &idsync.RunOptions{Mode: idsync.Incremental, AllowEmpty: true}
+
+	run, err := eng.Run(ctx, conn, allowEmpty)
+	checkRun(t, "complete run", run, err)
+	checkStore(t, store, base)
+	// Before any change: no changes, or connector.ErrNoChanges and a full
+	// export diffed against the previous snapshot, with the same model.
+	run, err = eng.Run(ctx, conn, incremental)
+	checkRun(t, "incremental run before any change", run, err)
+	checkCounts(t, "incremental run before any change", run, nil, 0)
+	checkStore(t, store, base)
+
+	changed, after := changes(base)
+	setter.SetChanges(t, conn, cloneTables(changed))
+	run, err = eng.Run(ctx, conn, incremental)
+	checkRun(t, "incremental run of the changes", run, err)
+	checkStore(t, store, after)
+
+	m, ok := h.(Mutator)
+	if !ok {
+		t.Log("the harness does not implement connectortest.Mutator: the complete run after the changes is not checked")
+		return
+	}
+	m.Mutate(t, conn, after.tables())
+	run, err = eng.Run(ctx, conn, allowEmpty)
+	checkRun(t, "complete run after the changes", run, err)
+	checkCounts(t, "complete run after the changes", run, nil, 0)
+	checkStore(t, store, after)
+	// The complete run set the cursor from its snapshot: the changes it
+	// holds are not exported again.
+	run, err = eng.Run(ctx, conn, incremental)
+	checkRun(t, "incremental run after the complete one", run, err)
+	checkCounts(t, "incremental run after the complete one", run, nil, 0)
+	checkStore(t, store, after)
+}

@@ -44,10 +44,17 @@
 //     leaves unchanged.
 //   - ChangesExportCommands (connectors implementing
 //     [connector.ChangeExporter], harnesses implementing [ChangeSetter]):
-//     ExportChanges returns the changes with their command column and a
-//     cursor; called with that cursor, it returns no change; through the
-//     engine, an incremental run after a complete one applies exactly the
-//     changes.
+//     ExportChanges returns the changes as connector.DeltaTables with
+//     their command column, and a cursor; called with that cursor, it
+//     returns no change; through the engine, an incremental run after a
+//     complete one applies exactly the changes.
+//   - BothModesOneModel (the same connectors and harnesses): one
+//     connector with one model serves complete and incremental runs: a
+//     complete run, an incremental run before any change (no change, or
+//     connector.ErrNoChanges and the fallback to a full export), an
+//     incremental run of the changes; with a [Mutator], a complete run of
+//     the changed system finds nothing to do, and the incremental run
+//     after it exports nothing again (the complete run set the cursor).
 //
 // A connector author runs the kit from a test of the connector's package,
 // with a harness that stores the kit's tables in the managed system (here
@@ -122,7 +129,8 @@ type ChangeSetter interface {
 	// SetChanges records changes in the managed system of conn, a
 	// connector returned by NewConnector, so that its next ExportChanges
 	// returns them: one table per entity type and association, whose
-	// header holds the model's CommandColumn.
+	// header holds the command column [CommandColumn]. Its export of
+	// changes must return each table as a connector.DeltaTable.
 	SetChanges(t *testing.T, conn connector.Connector, changes map[string]Table)
 }
 
@@ -154,6 +162,7 @@ func Run(t *testing.T, h Harness) {
 		{"ReadBytesAsRead", testReadBytesAsRead},
 		{"SyncEndToEnd", testSyncEndToEnd},
 		{"ChangesExportCommands", testChangesExportCommands},
+		{"BothModesOneModel", testBothModesOneModel},
 	}
 	for _, c := range clauses {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })

@@ -17,8 +17,12 @@ const (
 	groupType = "Kit_Group"
 	members   = "Kit_Members"
 	managers  = "Kit_Managers"
-	opColumn  = "Op"
+	opColumn  = CommandColumn
 )
+
+// CommandColumn is the column that holds each row's command in the
+// changes the kit gives a [ChangeSetter].
+const CommandColumn = "Op"
 
 // tableNames are the kit's tables, in the order the kit checks them.
 var tableNames = []string{userType, groupType, members, managers}
@@ -41,9 +45,9 @@ var keyColumns = map[string][]string{
 	managers:  {"UserID", "ManagerID"},
 }
 
-// newModel returns the kit's model with every threshold off. With
-// commands, every table carries a command column (an incremental export).
-func newModel(commands bool) *entitytype.Model {
+// newModel returns the kit's model with every threshold off. It describes
+// properties only: one model serves complete and incremental exports.
+func newModel() *entitytype.Model {
 	countOff, pctOff := threshold.CountOff(), threshold.PercentOff()
 	m := &entitytype.Model{
 		Name: kitName,
@@ -78,14 +82,6 @@ func newModel(commands bool) *entitytype.Model {
 			Source: entitytype.End{EntityType: userType, Column: "UserID"},
 			Target: entitytype.End{EntityType: userType, Column: "ManagerID"},
 		}},
-	}
-	if commands {
-		for i := range m.EntityTypes {
-			m.EntityTypes[i].CommandColumn = opColumn
-		}
-		for i := range m.Associations {
-			m.Associations[i].CommandColumn = opColumn
-		}
 	}
 	return m
 }

@@ -115,6 +115,46 @@ func (t trimmingBytes) ReadBytes() ([][]byte, error) {
 	return out, err
 }
 
+// changesHarness keeps tables in a memconn.Connector whose change exports
+// hide that their tables are deltas.
+type changesHarness struct{}
+
+func (changesHarness) NewConnector(t *testing.T, m *entitytype.Model, tables map[string]connectortest.Table) connector.Connector {
+	c := memconn.New(m)
+	for name, tb := range tables {
+		c.Set(name, tb.Header, tb.Rows...)
+	}
+	return hiddenDeltas{c}
+}
+
+func (changesHarness) SetChanges(t *testing.T, conn connector.Connector, changes map[string]connectortest.Table) {
+	for name, tb := range changes {
+		conn.(hiddenDeltas).SetChanges(name, connectortest.CommandColumn, tb.Header, tb.Rows...)
+	}
+}
+
+// hiddenDeltas is a connector whose ExportChanges returns tables that are
+// not connector.DeltaTables: the engine reads them as snapshots.
+type hiddenDeltas struct{ *memconn.Connector }
+
+func (h hiddenDeltas) ExportChanges(ctx context.Context, dir, since string) (connector.Extraction, string, error) {
+	ext, next, err := h.Connector.ExportChanges(ctx, dir, since)
+	if err != nil {
+		return nil, "", err
+	}
+	return plainTables{ext}, next, nil
+}
+
+type plainTables struct{ ext connector.Extraction }
+
+func (p plainTables) Open(ctx context.Context, name string) (connector.Table, error) {
+	tbl, err := p.ext.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return struct{ connector.Table }{tbl}, nil
+}
+
 // brokenHarnesses each break a clause, which the kit must report with the
 // message given.
 var brokenHarnesses = map[string]struct {
@@ -193,6 +233,14 @@ var brokenHarnesses = map[string]struct {
 	"ReadBytesTrims": {
 		memHarness{wrapTables(func(name string, tbl connector.Table) connector.Table { return trimmingBytes{tbl} })},
 		"ReadBytesAsRead", `ReadBytes and Read: row ID="U03" (line 4), column "Display Name": got "padded both", want "  padded both  "`,
+	},
+	"ChangesAsSnapshots": {
+		changesHarness{},
+		"BothModesOneModel", `store: Kit_User "U04" missing`,
+	},
+	"ChangesNotDeltas": {
+		changesHarness{},
+		"ChangesExportCommands/Export", `Kit_User of ExportChanges: CommandColumn "", want "Op"`,
 	},
 	"WrongNotExportedError": {
 		memHarness{func(c *memconn.Connector) connector.Connector {

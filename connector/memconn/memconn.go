@@ -28,10 +28,12 @@ type Connector struct {
 }
 
 // Table is the content of one table: a header and rows of values, one per
-// header column.
+// header column. A table of changes names its command column in Command:
+// it is then read as a connector.DeltaTable.
 type Table struct {
-	Header []string
-	Rows   [][]string
+	Header  []string
+	Rows    [][]string
+	Command string
 }
 
 // New returns a connector exporting the entity types and associations of
@@ -48,29 +50,31 @@ func (c *Connector) Model() *entitytype.Model { return c.model }
 func (c *Connector) Set(name string, header []string, rows ...[]string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.tables[name] = clone(Table{header, rows})
+	c.tables[name] = clone(Table{Header: header, Rows: rows})
 }
 
 // SetChanges replaces the changes of an entity type or association that
-// the next incremental export returns; the header must contain the
-// entity type's (association's) CommandColumn.
-func (c *Connector) SetChanges(name string, header []string, rows ...[]string) {
+// the next incremental export returns, as a table of changes whose
+// commands are in the header's column command.
+func (c *Connector) SetChanges(name, command string, header []string, rows ...[]string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.changes[name] = clone(Table{header, rows})
+	c.changes[name] = clone(Table{Header: header, Rows: rows, Command: command})
 	c.version++
 }
 
 func clone(t Table) Table {
-	out := Table{Header: slices.Clone(t.Header), Rows: make([][]string, len(t.Rows))}
+	out := Table{Header: slices.Clone(t.Header), Rows: make([][]string, len(t.Rows)), Command: t.Command}
 	for i, r := range t.Rows {
 		out.Rows[i] = slices.Clone(r)
 	}
 	return out
 }
 
-// Export implements connector.Connector: the extraction is a copy of the
-// tables, so later calls to Set do not change it.
+// Export implements connector.Connector: the extraction is a *Snapshot, a
+// copy of the tables, so later calls to Set do not change it. Its cursor
+// is the connector's at the time of the export: the changes given to
+// SetChanges before count as part of the snapshot.
 func (c *Connector) Export(ctx context.Context, dir string) (connector.Extraction, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -81,8 +85,22 @@ func (c *Connector) Export(ctx context.Context, dir string) (connector.Extractio
 	for name, t := range c.tables {
 		ext[name] = clone(t)
 	}
-	return ext, nil
+	snap := &Snapshot{Extraction: ext}
+	if c.version > 0 {
+		snap.cursor = strconv.Itoa(c.version)
+	}
+	return snap, nil
 }
+
+// Snapshot is the extraction of a full export: the tables, and the cursor
+// from which the changes after it are exported (connector.Cursorer).
+type Snapshot struct {
+	Extraction
+	cursor string
+}
+
+// Cursor implements connector.Cursorer.
+func (s *Snapshot) Cursor() string { return s.cursor }
 
 // ExportChanges implements connector.ChangeExporter: it returns the
 // changes given to SetChanges, or nothing when since is the cursor it
@@ -102,7 +120,7 @@ func (c *Connector) ExportChanges(ctx context.Context, dir, since string) (conne
 	ext := Extraction{}
 	if since == next {
 		for name, t := range c.changes {
-			ext[name] = Table{Header: slices.Clone(t.Header)}
+			ext[name] = Table{Header: slices.Clone(t.Header), Command: t.Command}
 		}
 		return ext, next, nil
 	}
@@ -126,7 +144,11 @@ func (e Extraction) Open(ctx context.Context, name string) (connector.Table, err
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", connector.ErrNotExported, name)
 	}
-	return &reader{name: "memconn:" + name, t: t, line: 1}, nil
+	r := &reader{name: "memconn:" + name, t: t, line: 1}
+	if t.Command != "" {
+		return connector.Delta(r, t.Command), nil
+	}
+	return r, nil
 }
 
 type reader struct {

@@ -29,7 +29,7 @@ func (harness) Mutate(t *testing.T, conn connector.Connector, tables map[string]
 func (harness) SetChanges(t *testing.T, conn connector.Connector, changes map[string]connectortest.Table) {
 	c := conn.(*memconn.Connector)
 	for name, tb := range changes {
-		c.SetChanges(name, tb.Header, tb.Rows...)
+		c.SetChanges(name, connectortest.CommandColumn, tb.Header, tb.Rows...)
 	}
 }
 
