@@ -159,9 +159,9 @@ type connState struct {
 	BlockedRun string `json:"blockedRun,omitempty"`
 	// Running is the run in progress: found set by the next run, which
 	// holds the connector's lock, it names a run whose process died.
-	Running    string `json:"running,omitempty"`
-	Cursor     string `json:"cursor,omitempty"`
-	LastRun    string `json:"lastRun,omitempty"`
+	Running string `json:"running,omitempty"`
+	Cursor  string `json:"cursor,omitempty"`
+	LastRun string `json:"lastRun,omitempty"`
 	// Previous is the store's fingerprint when the previous snapshots were
 	// kept: if the store has another, they no longer describe it.
 	Previous string `json:"previous,omitempty"`

@@ -37,14 +37,14 @@ type column struct {
 // rowMapper turns the rows of an entity type's table into keys and
 // canonical values. It is not safe for concurrent use.
 type rowMapper struct {
-	t      *entitytype.EntityType
-	cols   []column
-	keyIdx []int // property index of each key part
-	order  []int // property indexes, key parts first
+	t       *entitytype.EntityType
+	cols    []column
+	keyIdx  []int  // property index of each key part
+	order   []int  // property indexes, key parts first
 	cmdCol  int    // header index of the command column, or -1
 	command string // its name
-	vals   []string
-	keyBuf strings.Builder
+	vals    []string
+	keyBuf  strings.Builder
 }
 
 // newRowMapper locates the columns of t (and the extra ones, returned by
