@@ -30,8 +30,12 @@ type JobResult struct {
 // ConnectorResult is one connector's part of a job.
 type ConnectorResult struct {
 	Connector string
-	// Skipped is true for a deactivated connector (Run is then nil).
+	// Skipped is true for a connector that the job left out, with the
+	// reason why: deactivated, or blocked in an incremental job. Run is
+	// then nil, and Err is nil or, for a blocked connector, the refusal
+	// (ErrConnectorBlocked), which RunJob's error does not include.
 	Skipped bool
+	Reason  string
 	Run     *Run
 	Err     error
 }
@@ -58,7 +62,9 @@ func (r *JobResult) State() State {
 // in the order given (put the connectors whose entity types others
 // reference first: HR before the applications whose users point to HR's
 // organizations). Deactivated connectors (SetActive, or Disabled in their
-// model) are skipped. The error joins
+// model) are skipped, and so, in an incremental job, are connectors with a
+// blocked run (ErrConnectorBlocked: resume or cancel it, or run a
+// complete job), each with its reason. The error joins
 // every connector's error; errors.Is(err, ErrBlocked) tells that some
 // connector was blocked.
 func (e *Engine) RunJob(ctx context.Context, conns []connector.Connector, opts *JobOptions) (*JobResult, error) {
@@ -75,7 +81,7 @@ func (e *Engine) RunJob(ctx context.Context, conns []connector.Connector, opts *
 		}
 		if !active || c.Model().Disabled {
 			e.log.Info("connector deactivated, skipped", "connector", name)
-			res.Connectors = append(res.Connectors, ConnectorResult{Connector: name, Skipped: true})
+			res.Connectors = append(res.Connectors, ConnectorResult{Connector: name, Skipped: true, Reason: "deactivated"})
 			continue
 		}
 		ro := &RunOptions{Mode: opts.Mode, AllowEmpty: opts.AllowEmpty}
@@ -84,6 +90,11 @@ func (e *Engine) RunJob(ctx context.Context, conns []connector.Connector, opts *
 			run, err = e.Plan(ctx, c, ro)
 		} else {
 			run, err = e.Run(ctx, c, ro)
+		}
+		if errors.Is(err, ErrConnectorBlocked) {
+			e.log.Info("connector blocked, skipped", "connector", name, "reason", err)
+			res.Connectors = append(res.Connectors, ConnectorResult{Connector: name, Skipped: true, Reason: err.Error(), Err: err})
+			continue
 		}
 		res.Connectors = append(res.Connectors, ConnectorResult{Connector: name, Run: run, Err: err})
 		if err != nil {

@@ -118,7 +118,7 @@ func (c *cli) plan(o *opts, apply bool) error {
 			v.reason = "not run: the job stopped after " + stopped + "; run it again when that is settled"
 		case cr == nil:
 			v.reason = "not run: the job stopped"
-		case cr.Skipped:
+		case cr.Skipped && cr.Err == nil:
 			v.reason = "deactivated: idsync activate " + m.Name + " --work " + shellQuote(o.work)
 		default:
 			v.run, v.err = cr.Run, cr.Err
