@@ -479,6 +479,11 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 			ext, run.Cursor, err = ce.ExportChanges(ctx, dir, state.Cursor)
 		}
 		if errors.Is(err, connector.ErrNoChanges) {
+			// Export is given an empty folder, whatever ExportChanges
+			// left in it.
+			if err := emptyDir(dir); err != nil {
+				return run, err
+			}
 			ext, err = conn.Export(ctx, dir)
 			run.Cursor = snapshotCursor(ext)
 		}
@@ -879,4 +884,15 @@ func copyFile(from, to string) error {
 		return fmt.Errorf("idsync: %w", err)
 	}
 	return os.Rename(to+".tmp", to)
+}
+
+// emptyDir removes what dir holds, leaving it empty.
+func emptyDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("idsync: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("idsync: %w", err)
+	}
+	return nil
 }

@@ -44,8 +44,8 @@
 //     leaves unchanged.
 //   - ChangesExportCommands (connectors implementing
 //     [connector.ChangeExporter], harnesses implementing [ChangeSetter]):
-//     ExportChanges returns the changes as connector.DeltaTables with
-//     their command column, and a cursor; called with that cursor, it
+//     ExportChanges returns the changes as connector.DeltaTables, with
+//     their command column (of any name), and a cursor; called with that cursor, it
 //     returns no change; through the engine, an incremental run after a
 //     complete one applies exactly the changes.
 //   - BothModesOneModel (the same connectors and harnesses): one

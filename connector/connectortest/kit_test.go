@@ -240,7 +240,7 @@ var brokenHarnesses = map[string]struct {
 	},
 	"ChangesNotDeltas": {
 		changesHarness{},
-		"ChangesExportCommands/Export", `Kit_User of ExportChanges: CommandColumn "", want "Op"`,
+		"ChangesExportCommands/Export", `Kit_User of ExportChanges: not a connector.DeltaTable`,
 	},
 	"WrongNotExportedError": {
 		memHarness{func(c *memconn.Connector) connector.Connector {

@@ -1,13 +1,17 @@
 // Command customconnector shows how to write a connector for a managed
 // system that idsync does not know: RESTConnector reads users, groups and
 // memberships from a REST API (served in process here by httptest), and
-// the engine synchronizes them into an in-memory store, twice: a first
-// load, then a day later with a user renamed and one gone.
+// the engine synchronizes them into an in-memory store: a complete first
+// load; the next day, an incremental run of the API's change log (a user
+// renamed, one gone); then a complete run, which finds nothing left to do.
+// One connector and one model serve both modes: the connector's change
+// export says that its tables are deltas.
 //
 //	go run ./examples/customconnector
 //
 // A connector needs two methods, Model and Export (see package connector);
-// its test runs the connectortest conformance kit (see main_test.go).
+// ExportChanges is optional. Its test runs the connectortest conformance
+// kit (see main_test.go).
 package main
 
 import (
@@ -97,11 +101,12 @@ func run(ctx context.Context, out io.Writer) error {
 	store := memstore.New()
 	engine := idsync.New(store, &idsync.Options{WorkDir: work, Logger: slog.New(slog.DiscardHandler)})
 
-	if err := syncOnce(ctx, engine, conn, "first load", out); err != nil {
+	if err := syncOnce(ctx, engine, conn, idsync.Complete, "first load", out); err != nil {
 		return err
 	}
 
-	// A day later: Bob renamed, Cid gone.
+	// A day later: Bob renamed, Cid gone. The system lists its new state
+	// and logs the changes.
 	api.Set("users",
 		map[string]string{"id": "u1", "name": "Ann Lee", "email": "ann@example.com", "hired": "2021-03-01", "active": "true"},
 		map[string]string{"id": "u2", "name": "Bob Stone-Martin", "email": "bob@example.com", "hired": "2022-11-15", "active": "true"},
@@ -111,7 +116,14 @@ func run(ctx context.Context, out io.Writer) error {
 		map[string]string{"group": "staff", "user": "u1"},
 		map[string]string{"group": "staff", "user": "u2"},
 	)
-	if err := syncOnce(ctx, engine, conn, "next day", out); err != nil {
+	api.Change("users", "update", map[string]string{"id": "u2", "name": "Bob Stone-Martin", "email": "bob@example.com", "hired": "2022-11-15", "active": "true"})
+	api.Change("users", "delete", map[string]string{"id": "u3"})
+	api.Change("members", "delete", map[string]string{"group": "staff", "user": "u3"})
+	if err := syncOnce(ctx, engine, conn, idsync.Incremental, "next day, changes", out); err != nil {
+		return err
+	}
+	// The weekly complete run: the store already holds the snapshot.
+	if err := syncOnce(ctx, engine, conn, idsync.Complete, "weekly complete run", out); err != nil {
 		return err
 	}
 
@@ -121,9 +133,9 @@ func run(ctx context.Context, out io.Writer) error {
 	return nil
 }
 
-// syncOnce runs the connector and prints what changed.
-func syncOnce(ctx context.Context, engine *idsync.Engine, conn *RESTConnector, title string, out io.Writer) error {
-	run, err := engine.Run(ctx, conn, nil)
+// syncOnce runs the connector in mode and prints what changed.
+func syncOnce(ctx context.Context, engine *idsync.Engine, conn *RESTConnector, mode idsync.Mode, title string, out io.Writer) error {
+	run, err := engine.Run(ctx, conn, &idsync.RunOptions{Mode: mode})
 	if err != nil {
 		return err
 	}

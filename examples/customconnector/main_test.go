@@ -35,6 +35,25 @@ func (h harness) Mutate(t *testing.T, conn connector.Connector, tables map[strin
 	setTables(h.apis[conn], tables)
 }
 
+// SetChanges implements connectortest.ChangeSetter: the API logs the
+// changes, each row's command in the kit's command column.
+func (h harness) SetChanges(t *testing.T, conn connector.Connector, changes map[string]connectortest.Table) {
+	api := h.apis[conn]
+	for name, tb := range changes {
+		for _, row := range tb.Rows {
+			item, op := map[string]string{}, ""
+			for j, col := range tb.Header {
+				if col == connectortest.CommandColumn {
+					op = row[j]
+				} else {
+					item[col] = row[j]
+				}
+			}
+			api.Change(name, op, item)
+		}
+	}
+}
+
 // setTables makes api serve tables, each row as an object keyed by column.
 func setTables(api *API, tables map[string]connectortest.Table) {
 	for name, tb := range tables {
@@ -62,10 +81,14 @@ func TestRun(t *testing.T) {
   users    3 read, 3 inserted, 0 updated, 0 deleted
   groups   2 read, 2 inserted, 0 updated, 0 deleted
   members  4 read, 4 inserted, 0 deleted
-next day: succeeded
+next day, changes: succeeded
   users    2 read, 0 inserted, 1 updated, 1 deleted
+  groups   0 read, 0 inserted, 0 updated, 0 deleted
+  members  1 read, 0 inserted, 1 deleted
+weekly complete run: succeeded
+  users    2 read, 0 inserted, 0 updated, 0 deleted
   groups   2 read, 0 inserted, 0 updated, 0 deleted
-  members  3 read, 0 inserted, 1 deleted
+  members  3 read, 0 inserted, 0 deleted
 users u2: name "Bob Stone-Martin", hired 2022-11-15, active true, member of staff: true
 `
 	if got := out.String(); got != want {

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 
 	"github.com/idsync/idsync/connector"
 	"github.com/idsync/idsync/entitytype"
@@ -31,6 +33,15 @@ import (
 // API do not disturb, and it may be larger than memory. (A connector could
 // also read pages lazily in Table.Read, but then two tables, or two reads
 // of one table, could see different states of the system.)
+//
+// ExportChanges (connector.ChangeExporter) reads the API's change log the
+// same way, into files whose column "op" holds each row's command, and
+// returns them as connector.DeltaTables. One model serves both: whether a
+// table is a delta is said by the extraction. The version of the change
+// log is the cursor; Export reads it before the snapshot, so that the
+// changes after the snapshot are exported by the next incremental run
+// (connector.Cursorer). A change made during the export may come again
+// in the next changes, which merges and deletes apply harmlessly.
 type RESTConnector struct {
 	model  *entitytype.Model
 	base   *url.URL
@@ -59,30 +70,100 @@ func (c *RESTConnector) Export(ctx context.Context, dir string) (connector.Extra
 	if dir == "" {
 		return nil, errors.New("restconn: Export needs a folder")
 	}
+	version, err := c.version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.exportTables(ctx, dir, "", nil); err != nil {
+		return nil, err
+	}
+	return snapshot{connector.Folder{Dir: dir, Model: c.model}, strconv.Itoa(version)}, nil
+}
+
+// ExportChanges implements connector.ChangeExporter: the changes logged
+// since the cursor (all of them without one).
+func (c *RESTConnector) ExportChanges(ctx context.Context, dir, since string) (connector.Extraction, string, error) {
+	if dir == "" {
+		return nil, "", errors.New("restconn: ExportChanges needs a folder")
+	}
+	if since == "" {
+		since = "0"
+	}
+	version, err := c.version(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := c.exportTables(ctx, dir, "changes/", url.Values{"since": {since}}); err != nil {
+		return nil, "", err
+	}
+	return changes{connector.Folder{Dir: dir, Model: c.model}}, strconv.Itoa(version), nil
+}
+
+// commandColumn is the column of a change that holds its command.
+const commandColumn = "op"
+
+// snapshot is a full export and the cursor of the changes after it.
+type snapshot struct {
+	connector.Folder
+	cursor string
+}
+
+// Cursor implements connector.Cursorer.
+func (s snapshot) Cursor() string { return s.cursor }
+
+// changes is an export of changes: its tables are deltas.
+type changes struct{ connector.Folder }
+
+func (c changes) Open(ctx context.Context, name string) (connector.Table, error) {
+	tbl, err := c.Folder.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return connector.Delta(tbl, commandColumn), nil
+}
+
+// version returns the version of the API's change log.
+func (c *RESTConnector) version(ctx context.Context) (int, error) {
+	var v struct{ Version int }
+	if err := c.get(ctx, c.base.JoinPath("version"), &v); err != nil {
+		return 0, fmt.Errorf("restconn: %w", err)
+	}
+	return v.Version, nil
+}
+
+// exportTables writes every table of the model, from the API's path
+// prefix+name with query, where a Folder of the model reads it; changes
+// have the command column first.
+func (c *RESTConnector) exportTables(ctx context.Context, dir, prefix string, query url.Values) error {
+	var first []string
+	if prefix != "" {
+		first = []string{commandColumn}
+	}
 	for _, t := range c.model.EntityTypes {
-		var cols []string
+		cols := first
 		for _, p := range t.Properties {
 			if p.Column != "" {
 				cols = append(cols, p.Column)
 			}
 		}
-		if err := c.exportTable(ctx, dir, t.Name, cols); err != nil {
-			return nil, err
+		if err := c.exportTable(ctx, dir, t.Name, prefix, query, cols); err != nil {
+			return err
 		}
 	}
 	for _, a := range c.model.Associations {
 		if !a.Inline {
-			if err := c.exportTable(ctx, dir, a.Name, []string{a.Source.Column, a.Target.Column}); err != nil {
-				return nil, err
+			cols := append(slices.Clone(first), a.Source.Column, a.Target.Column)
+			if err := c.exportTable(ctx, dir, a.Name, prefix, query, cols); err != nil {
+				return err
 			}
 		}
 	}
-	return connector.Folder{Dir: dir, Model: c.model}, nil
+	return nil
 }
 
 // exportTable writes the table name, with columns, where a Folder of the
 // model reads it.
-func (c *RESTConnector) exportTable(ctx context.Context, dir, name string, columns []string) (err error) {
+func (c *RESTConnector) exportTable(ctx context.Context, dir, name, prefix string, query url.Values, columns []string) (err error) {
 	file, opts, _ := connector.TableFile(c.model, name)
 	f, err := os.Create(filepath.Join(dir, file))
 	if err != nil {
@@ -98,7 +179,8 @@ func (c *RESTConnector) exportTable(ctx context.Context, dir, name string, colum
 		return err
 	}
 	record := make([]string, len(columns))
-	next := c.base.JoinPath(name)
+	next := c.base.JoinPath(prefix + name)
+	next.RawQuery = query.Encode()
 	for next != nil {
 		var p page
 		if err := c.get(ctx, next, &p); err != nil {
