@@ -83,7 +83,10 @@ func (c *RESTConnector) Export(ctx context.Context, dir string) (connector.Extra
 // exportTable writes the table name, with columns, where a Folder of the
 // model reads it.
 func (c *RESTConnector) exportTable(ctx context.Context, dir, name string, columns []string) (err error) {
-	file, opts, _ := connector.TableFile(c.model, name)
+	file, opts, err := connector.TableFile(c.model, name)
+	if err != nil {
+		return err
+	}
 	f, err := os.Create(filepath.Join(dir, file))
 	if err != nil {
 		return fmt.Errorf("restconn: %w", err)
