@@ -19,14 +19,18 @@ var bom = "\uFEFF"
 
 // NewCSVReader returns a Reader over the CSV records of r, after reading
 // the header. name names r in errors. A leading UTF-8 byte order mark is
-// skipped.
+// skipped. Lines may end with "\n" or "\r\n"; if the first line ends with
+// a lone "\r" (the line ends of classic Mac OS), so do the others, and every
+// lone "\r" is read as a line end (one inside a quoted field as "\n").
 func NewCSVReader(r io.Reader, name string, opts *Options) (*Reader, error) {
 	sep := opts.separator()
 	if sep == '"' || sep == '\r' || sep == '\n' || sep == '\uFEFF' || sep == utf8.RuneError || !utf8.ValidRune(sep) {
 		return nil, fmt.Errorf("extract: invalid separator %q", sep)
 	}
 	s := &csvSource{name: name, max: int64(opts.maxRecordBytes())}
-	s.in = input{r: r, limit: s.max + bufSize}
+	cr, loneCR := detectCR(r, sep)
+	s.loneCR = loneCR
+	s.in = input{r: cr, limit: s.max + bufSize}
 	br := bufio.NewReaderSize(&s.in, bufSize)
 	if b, _ := br.Peek(len(bom)); string(b) == bom {
 		br.Discard(len(bom))
@@ -72,6 +76,7 @@ type csvSource struct {
 	view       [][]byte
 	viewBuf    []byte
 	noFast     bool // tests: encoding/csv only
+	loneCR     bool // lone carriage returns are read as newlines
 }
 
 func (s *csvSource) read() ([]string, int, error) {

@@ -72,6 +72,8 @@ var csvSeeds = []struct {
 	{"a,b,\n,,\n\"\",\"\",\"\"\n", ','},
 	{"a¦b\n1¦2\n", '¦'},
 	{"a b\n\" x\" y\n", ' '},
+	{"id,name\r1,Ann\r2,\"B\rob\"\r\r3,x,y\r4,\xff\r", ','}, // classic Mac OS line ends
+	{"\uFEFF\"i\rd\";b\r\n1;2\r3\r", ';'},
 }
 
 func FuzzCSVReader(f *testing.F) {
