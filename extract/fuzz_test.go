@@ -143,6 +143,10 @@ func FuzzXLSXReader(f *testing.F) {
 		b[i] ^= 0x55
 		f.Add(b)
 	}
+	// Zips that are not workbooks.
+	f.Add(dropParts(f, good, "xl/workbook.xml"))
+	f.Add(dropParts(f, good, "_rels/.rels"))
+	f.Add(dropParts(f, good, "xl/workbook.xml", "_rels/.rels", "xl/worksheets/sheet1.xml"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := NewXLSXReader(bytes.NewReader(data), "fuzz.xlsx", nil)
 		if err != nil {
