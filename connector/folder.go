@@ -29,14 +29,15 @@ type Folder struct {
 	Source string
 }
 
-// Open implements Extraction.
+// Open implements Extraction. A table whose file is not a local name
+// inside the folder is an error matching [ErrNotLocal].
 func (f Folder) Open(ctx context.Context, name string) (Table, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	file, opts, ok := TableFile(f.Model, name)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s has no file of its own in %s", ErrNotExported, name, f.Model.Name)
+	file, opts, err := TableFile(f.Model, name)
+	if err != nil {
+		return nil, err
 	}
 	shown := filepath.Join(f.Dir, file)
 	if f.Source != "" {
@@ -55,23 +56,62 @@ func (f Folder) Open(ctx context.Context, name string) (Table, error) {
 	return r, nil
 }
 
-// TableFile returns the file name and reading options of an entity type's
-// or association's table, and whether name is one of model's.
-func TableFile(m *entitytype.Model, name string) (file string, opts *extract.Options, ok bool) {
-	for _, t := range m.EntityTypes {
-		if t.Name == name {
-			return fileName(t.File, t.Name), readOptions(t.Separator, t.Sheet), true
-		}
-	}
-	for _, a := range m.Associations {
-		if a.Name == name && !a.Inline {
-			return fileName(a.File, a.Name), readOptions(a.Separator, a.Sheet), true
-		}
-	}
-	return "", nil, false
+// ErrNotLocal is matched by the error for a table file name that is not a
+// local name inside its folder (see [filepath.IsLocal]): an absolute path,
+// an empty name, or a name that leaves the folder with "..". Reading or
+// copying such a file would reach outside the folder. The configuration
+// loader refuses such names; this error guards models built in Go.
+var ErrNotLocal = errors.New("connector: file name is not a local name inside its folder")
+
+// localError is an error matching ErrNotLocal.
+type localError struct {
+	table string // the entity type or association, if known
+	file  string
 }
 
-// Files returns the names of the files that a Folder of model reads.
+func (e *localError) Error() string {
+	if e.table == "" {
+		return fmt.Sprintf("connector: file %q must be a local name inside the input folder", e.file)
+	}
+	return fmt.Sprintf("connector: %s: file %q must be a local name inside the input folder", e.table, e.file)
+}
+
+func (e *localError) Is(target error) bool { return target == ErrNotLocal }
+
+// TableFile returns the file name and reading options of an entity type's
+// or association's table. The error matches [ErrNotExported] when name is
+// not one of model's tables or has no file of its own (an inline
+// association), and [ErrNotLocal] when its file is not a local name inside
+// the input folder: the file name returned is always one that
+// filepath.Join keeps inside the folder it is joined to.
+func TableFile(m *entitytype.Model, name string) (file string, opts *extract.Options, err error) {
+	found := false
+	for _, t := range m.EntityTypes {
+		if t.Name == name {
+			file, opts, found = fileName(t.File, t.Name), readOptions(t.Separator, t.Sheet), true
+			break
+		}
+	}
+	if !found {
+		for _, a := range m.Associations {
+			if a.Name == name && !a.Inline {
+				file, opts, found = fileName(a.File, a.Name), readOptions(a.Separator, a.Sheet), true
+				break
+			}
+		}
+	}
+	if !found {
+		return "", nil, fmt.Errorf("%w: %s has no file of its own in %s", ErrNotExported, name, m.Name)
+	}
+	if !filepath.IsLocal(file) {
+		return "", nil, &localError{table: name, file: file}
+	}
+	return file, opts, nil
+}
+
+// Files returns the names of the files that a Folder of model reads, as
+// configured: [CopyFiles] and [TableFile] refuse those that are not local
+// names.
 func Files(m *entitytype.Model) []string {
 	var out []string
 	for _, t := range m.EntityTypes {
@@ -103,12 +143,29 @@ func readOptions(sep, sheet string) *extract.Options {
 // CopyFiles copies the named files from one folder to another, so that an
 // export is a snapshot that later changes of the source do not disturb. A
 // missing file is an error naming every missing file.
+//
+// Every name must be a local name inside both folders (else the error
+// matches [ErrNotLocal] and nothing is copied), and no copy is written
+// outside to, even through a symbolic link. A file is never overwritten:
+// a copy whose destination exists is an error, so that a source cannot be
+// truncated by a copy onto itself (from and to being the same folder), and
+// the source files are only read. A name given twice is copied once.
 func CopyFiles(ctx context.Context, from, to string, names []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var missing []string
+	var todo, missing []string
+	seen := map[string]bool{}
 	for _, n := range names {
+		if !filepath.IsLocal(n) {
+			return &localError{file: n}
+		}
+		if n = filepath.Clean(n); !seen[n] {
+			seen[n] = true
+			todo = append(todo, n)
+		}
+	}
+	for _, n := range todo {
 		if _, err := os.Stat(filepath.Join(from, n)); err != nil {
 			missing = append(missing, n)
 		}
@@ -116,18 +173,24 @@ func CopyFiles(ctx context.Context, from, to string, names []string) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("connector: missing in %s: %s", from, strings.Join(missing, ", "))
 	}
-	for _, n := range names {
+	root, err := os.OpenRoot(to)
+	if err != nil {
+		return fmt.Errorf("connector: export: %w", err)
+	}
+	defer root.Close()
+	for _, n := range todo {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := copyFile(filepath.Join(from, n), filepath.Join(to, n)); err != nil {
+		if err := copyFile(filepath.Join(from, n), root, n); err != nil {
 			return fmt.Errorf("connector: export %s: %w", n, err)
 		}
 	}
 	return nil
 }
 
-func copyFile(from, to string) error {
+// copyFile copies the file at from to name in root, which must not exist.
+func copyFile(from string, root *os.Root, name string) (err error) {
 	// A hard link is a snapshot too as long as the source is replaced, not
 	// rewritten in place; copy to be safe with both.
 	src, err := os.Open(from)
@@ -135,18 +198,38 @@ func copyFile(from, to string) error {
 		return err
 	}
 	defer src.Close()
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		return err
-	}
-	dst, err := os.Create(to)
+	info, err := src.Stat()
 	if err != nil {
 		return err
 	}
-	if _, err := dst.ReadFrom(src); err != nil {
-		dst.Close()
+	if dir := filepath.Dir(name); dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	// Before opening anything for writing: the copy must not be the
+	// source (from and to the same folder, or linked).
+	if di, err := root.Lstat(name); err == nil {
+		if os.SameFile(info, di) {
+			return fmt.Errorf("the copy in %s would be the source file itself", root.Name())
+		}
+		return fmt.Errorf("%s already exists in %s", name, root.Name())
+	}
+	// O_EXCL: never truncate a file that appeared since.
+	dst, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
 		return err
 	}
-	return dst.Close()
+	defer func() {
+		if cerr := dst.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			root.Remove(name)
+		}
+	}()
+	_, err = dst.ReadFrom(src)
+	return err
 }
 
 var _ BytesTable = (*extract.Reader)(nil)

@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -53,7 +54,11 @@ func TestTableFile(t *testing.T) {
 		{"HR_UserRoles", "", 0, "", false}, // inline: read from HR_User's file
 		{"HR_Unknown", "", 0, "", false},
 	} {
-		file, opts, ok := connector.TableFile(m, c.name)
+		file, opts, err := connector.TableFile(m, c.name)
+		ok := err == nil
+		if !ok && !errors.Is(err, connector.ErrNotExported) {
+			t.Errorf("TableFile(%q): %v, want connector.ErrNotExported", c.name, err)
+		}
 		if file != c.file || ok != c.ok {
 			t.Errorf("TableFile(%q) = %q, %v; want %q, %v", c.name, file, ok, c.file, c.ok)
 		}
@@ -213,5 +218,123 @@ func TestCopyFiles(t *testing.T) {
 	cancel()
 	if err := connector.CopyFiles(ctx, from, t.TempDir(), []string{"a.csv"}); !errors.Is(err, context.Canceled) {
 		t.Errorf("CopyFiles with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+// A model built in Go never goes through the configuration loader: a file
+// name that leaves the folder is refused when the table is opened, and
+// nothing outside the folder is read.
+func TestFolderRefusesFileOutside(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "in")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(parent, "victim.csv"), []byte("ID,Roles\n1,x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{"../victim.csv", filepath.Join(parent, "victim.csv"), "a/../../victim.csv"} {
+		m := model()
+		m.EntityTypes[0].File = file
+		_, _, err := connector.TableFile(m, "HR_User")
+		if !errors.Is(err, connector.ErrNotLocal) || !strings.Contains(err.Error(), "HR_User") || !strings.Contains(err.Error(), file) {
+			t.Errorf("TableFile with file %q: %v, want connector.ErrNotLocal naming the table and file", file, err)
+		}
+		r, err := connector.Folder{Dir: dir, Model: m}.Open(context.Background(), "HR_User")
+		if !errors.Is(err, connector.ErrNotLocal) {
+			t.Errorf("Open with file %q: %v, want connector.ErrNotLocal", file, err)
+		}
+		if r != nil {
+			r.Close()
+		}
+	}
+}
+
+// The export never writes outside its folder, never onto its source, and
+// never modifies an input file.
+func TestCopyFilesStaysInside(t *testing.T) {
+	ctx := context.Background()
+	work := t.TempDir()
+	from := filepath.Join(work, "in")
+	to := filepath.Join(work, "runs", "r1", "export")
+	for _, d := range []string{from, to} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	victim := filepath.Join(work, "victim.csv")
+	write := func(path, content string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(victim, "victim")
+	write(filepath.Join(from, "a.csv"), "ID\n1\n")
+	check := func(what string) {
+		t.Helper()
+		if b, err := os.ReadFile(victim); err != nil || string(b) != "victim" {
+			t.Errorf("%s: victim is now %q, %v", what, b, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(from, "a.csv")); err != nil || string(b) != "ID\n1\n" {
+			t.Errorf("%s: input a.csv is now %q, %v", what, b, err)
+		}
+	}
+
+	// Names that leave a folder: nothing is copied, not even the good one.
+	for _, n := range []string{"../victim.csv", "../../../victim.csv", victim, "", "x/../../victim.csv"} {
+		err := connector.CopyFiles(ctx, from, to, []string{"a.csv", n})
+		if !errors.Is(err, connector.ErrNotLocal) {
+			t.Errorf("CopyFiles(%q): %v, want connector.ErrNotLocal", n, err)
+		}
+		check(fmt.Sprintf("CopyFiles(%q)", n))
+	}
+	if entries, _ := os.ReadDir(to); len(entries) != 0 {
+		t.Errorf("refused copies left %d files in the export folder", len(entries))
+	}
+
+	// A copy onto itself: the source is left whole.
+	err := connector.CopyFiles(ctx, from, from, []string{"a.csv"})
+	if err == nil || !strings.Contains(err.Error(), "source file itself") {
+		t.Errorf("CopyFiles onto itself: %v, want an error", err)
+	}
+	check("CopyFiles onto itself")
+
+	// Nor through a symbolic link to the source folder.
+	link := filepath.Join(work, "link")
+	if err := os.Symlink(from, link); err == nil {
+		if err := connector.CopyFiles(ctx, from, link, []string{"a.csv"}); err == nil {
+			t.Errorf("CopyFiles onto itself through a link: no error")
+		}
+		check("CopyFiles through a link")
+	}
+
+	// A symbolic link in the export folder that leads outside is not
+	// followed.
+	if err := os.Symlink(work, filepath.Join(to, "out")); err == nil {
+		write(filepath.Join(from, "victim.csv"), "attack")
+		if err := os.MkdirAll(filepath.Join(from, "out"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		write(filepath.Join(from, "out", "victim.csv"), "attack")
+		if err := connector.CopyFiles(ctx, from, to, []string{"out/victim.csv"}); err == nil {
+			t.Errorf("CopyFiles through a link leading outside: no error")
+		}
+		check("CopyFiles through a link leading outside")
+	}
+
+	// An existing destination is not overwritten; a name given twice is
+	// copied once.
+	to2 := t.TempDir()
+	write(filepath.Join(to2, "b.csv"), "keep")
+	write(filepath.Join(from, "b.csv"), "new")
+	if err := connector.CopyFiles(ctx, from, to2, []string{"a.csv", "./a.csv", "a.csv"}); err != nil {
+		t.Errorf("CopyFiles of a name given twice: %v", err)
+	}
+	if err := connector.CopyFiles(ctx, from, to2, []string{"b.csv"}); err == nil {
+		t.Errorf("CopyFiles onto an existing file: no error")
+	}
+	if b, _ := os.ReadFile(filepath.Join(to2, "b.csv")); string(b) != "keep" {
+		t.Errorf("existing file overwritten: %q", b)
 	}
 }

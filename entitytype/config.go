@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr/parser"
@@ -23,9 +24,21 @@ var ErrInvalid = errors.New("entitytype: invalid definition")
 type Problem struct {
 	Path    string
 	Message string
+	// Line is the line of the configuration where the setting at Path
+	// (or, when it is absent, the nearest setting that holds it) is
+	// written, when the definition was loaded with Load or LoadFile;
+	// 0 otherwise.
+	Line int
 }
 
-func (p Problem) String() string { return p.Path + ": " + p.Message }
+// String returns the problem as "path: message", preceded by "line N: "
+// when its line is known.
+func (p Problem) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("line %d: %s: %s", p.Line, p.Path, p.Message)
+	}
+	return p.Path + ": " + p.Message
+}
 
 // ValidationError lists every problem of a definition at once.
 type ValidationError struct {
@@ -42,7 +55,13 @@ func (e *ValidationError) Error() string {
 	}
 	fmt.Fprintf(&b, "%d problem(s) in definition", len(e.Problems))
 	for _, p := range e.Problems {
-		b.WriteString("\n\t" + p.String())
+		b.WriteString("\n\t")
+		if e.File != "" && p.Line > 0 {
+			// file:line, as compilers write it, which editors follow.
+			fmt.Fprintf(&b, "%s:%d: %s: %s", e.File, p.Line, p.Path, p.Message)
+		} else {
+			b.WriteString(p.String())
+		}
 	}
 	return b.String()
 }
@@ -51,7 +70,8 @@ func (e *ValidationError) Error() string {
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 
 // LoadFile reads and validates a configuration file (YAML, or JSON, which is
-// YAML too). Unknown fields are errors that give their line.
+// YAML too). Unknown fields are errors that give their line, and so is
+// every [Problem] of the [*ValidationError].
 func LoadFile(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -64,7 +84,11 @@ func LoadFile(path string) (*Config, error) {
 func Load(r io.Reader) (*Config, error) { return load("", r) }
 
 func load(name string, r io.Reader) (*Config, error) {
-	dec := yaml.NewDecoder(r)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("entitytype: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var c Config
 	if err := dec.Decode(&c); err != nil {
@@ -80,10 +104,63 @@ func load(name string, r io.Reader) (*Config, error) {
 		var ve *ValidationError
 		if errors.As(err, &ve) {
 			ve.File = name
+			var doc yaml.Node
+			if yaml.Unmarshal(data, &doc) == nil {
+				for i := range ve.Problems {
+					ve.Problems[i].Line = lineOf(&doc, ve.Problems[i].Path)
+				}
+			}
 		}
 		return nil, err
 	}
 	return &c, nil
+}
+
+// lineOf returns the line of the setting at path (such as
+// connectors[0].entityTypes[2].file) in the YAML document doc: the line of
+// its key, or, for a setting that is not written, the line of the nearest
+// setting that holds it.
+func lineOf(doc *yaml.Node, path string) int {
+	n := doc
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for seg := range strings.SplitSeq(path, ".") {
+		key, rest, _ := strings.Cut(seg, "[")
+		if key != "" {
+			if n.Kind == yaml.AliasNode && n.Alias != nil {
+				n = n.Alias
+			}
+			if n.Kind != yaml.MappingNode {
+				return line
+			}
+			found := false
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == key {
+					line, n, found = n.Content[i].Line, n.Content[i+1], true
+					break
+				}
+			}
+			if !found {
+				return line
+			}
+		}
+		for rest != "" {
+			idx, after, ok := strings.Cut(rest, "]")
+			i, err := strconv.Atoi(idx)
+			if n.Kind == yaml.AliasNode && n.Alias != nil {
+				n = n.Alias
+			}
+			if !ok || err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+				return line
+			}
+			n = n.Content[i]
+			line = n.Line
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	return line
 }
 
 // Validate checks the whole configuration and returns a [*ValidationError]
@@ -129,7 +206,9 @@ type validator struct {
 	problems []Problem
 }
 
-func (v *validator) add(path, msg string) { v.problems = append(v.problems, Problem{path, msg}) }
+func (v *validator) add(path, msg string) {
+	v.problems = append(v.problems, Problem{Path: path, Message: msg})
+}
 
 func (v *validator) err() error {
 	if len(v.problems) == 0 {
@@ -175,6 +254,7 @@ func (v *validator) entityType(path string, m *Model, t *EntityType) {
 	case v.types[t.Name] > 1:
 		v.add(path+".name", fmt.Sprintf("entity type %q is defined more than once", t.Name))
 	}
+	v.file(path+".file", "entity type "+t.Name, t.File)
 	v.separator(path+".separator", t.Separator)
 	v.limits(t.Thresholds.ValidateFor(threshold.ScopeEntityType, path+".thresholds"))
 	if len(t.Properties) == 0 {
@@ -266,6 +346,9 @@ func (v *validator) association(path string, m *Model, a *Association) {
 		v.add(path+".name", fmt.Sprintf("name %q is already used", a.Name))
 	}
 	v.assocs[a.Name] = true
+	if !a.Inline {
+		v.file(path+".file", "association "+a.Name, a.File)
+	}
 	v.separator(path+".separator", a.Separator)
 	v.limits(a.Thresholds.ValidateFor(threshold.ScopeAssociation, path+".thresholds"))
 	for _, e := range []struct {
@@ -298,6 +381,15 @@ func (v *validator) association(path string, m *Model, a *Association) {
 	case "", Reject, Drop:
 	default:
 		v.add(path+".onMissing", fmt.Sprintf("unknown policy %q (want reject or drop)", a.OnMissing))
+	}
+}
+
+// file checks a table's file name: a local name inside the input folder
+// (filepath.IsLocal), so that reading the table, and copying it into a
+// run's folder, stays inside those folders. Empty means the default name.
+func (v *validator) file(path, table, file string) {
+	if file != "" && !filepath.IsLocal(file) {
+		v.add(path, fmt.Sprintf("%s: file %q must be a local name inside the input folder", table, file))
 	}
 }
 

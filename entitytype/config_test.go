@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -133,4 +134,66 @@ func TestEmptyConfig(t *testing.T) {
 	_, err := entitytype.Load(strings.NewReader(""))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "empty configuration")
+}
+
+// A table's file is a local name inside the input folder: a name that
+// leaves it (or an absolute path, which would be joined to it) is a
+// problem of the configuration, reported with its line.
+func TestFileMustBeLocal(t *testing.T) {
+	for _, file := range []string{"../victim.csv", "../../../../victim.csv", "/etc/passwd", "sub/../../x.csv", `"../x.csv"`} {
+		t.Run(file, func(t *testing.T) {
+			yamlFile := file
+			if !strings.HasPrefix(file, `"`) {
+				yamlFile = `"` + file + `"`
+			}
+			bad := strings.Replace(sample, "file: sab_groups.csv", "file: "+yamlFile, 1)
+			dir := t.TempDir()
+			path := filepath.Join(dir, "idsync.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(bad), 0o644))
+			_, err := entitytype.LoadFile(path)
+			require.ErrorIs(t, err, entitytype.ErrInvalid)
+			var ve *entitytype.ValidationError
+			require.True(t, errors.As(err, &ve))
+			require.Len(t, ve.Problems, 1, "%v", ve.Problems)
+			p := ve.Problems[0]
+			assert.Equal(t, "connectors[0].entityTypes[1].file", p.Path)
+			assert.Equal(t, 18, p.Line) // the line of "file:" under SAB_Group
+			want := strconv.Quote(strings.Trim(yamlFile, `"`))
+			assert.Contains(t, err.Error(), `idsync.yaml:18: connectors[0].entityTypes[1].file: entity type SAB_Group: file `+want+` must be a local name inside the input folder`)
+		})
+	}
+	bad := strings.Replace(sample, "file: sab_members.csv", "file: ../members.csv", 1)
+	_, err := entitytype.Load(strings.NewReader(bad))
+	require.ErrorIs(t, err, entitytype.ErrInvalid)
+	assert.Contains(t, err.Error(), `line 23: connectors[0].associations[0].file: association SAB_Members: file "../members.csv" must be a local name inside the input folder`)
+
+	// A subfolder of the input folder is fine.
+	good := strings.Replace(sample, "file: sab_groups.csv", "file: sab/groups.csv", 1)
+	_, err = entitytype.Load(strings.NewReader(good))
+	require.NoError(t, err)
+
+	// A model built in Go is checked by Validate too.
+	m := entitytype.Model{Name: "A", EntityTypes: []entitytype.EntityType{{Name: "T", File: "../t.csv", Key: []string{"id"},
+		Properties: []entitytype.Property{{Name: "id", Column: "ID"}}}}}
+	err = m.Validate()
+	require.ErrorIs(t, err, entitytype.ErrInvalid)
+	assert.Contains(t, err.Error(), `connector.entityTypes[0].file: entity type T: file "../t.csv" must be a local name`)
+}
+
+// Every problem of a loaded configuration gives its line: the line of the
+// setting, or of the nearest setting that holds a missing one.
+func TestValidationProblemsHaveLines(t *testing.T) {
+	bad := strings.Replace(sample, "key: [id]\n        thresholds", "key: [id, missing]\n        thresholds", 1)
+	bad = strings.Replace(bad, "target: { entityType: SAB_User, column: UserID }", "target: { entityType: SAB_User }", 1)
+	_, err := entitytype.Load(strings.NewReader(bad))
+	var ve *entitytype.ValidationError
+	require.True(t, errors.As(err, &ve), "%v", err)
+	lines := map[string]int{}
+	for _, p := range ve.Problems {
+		lines[p.Path] = p.Line
+	}
+	assert.Equal(t, map[string]int{
+		"connectors[0].entityTypes[0].key[1]":         9,
+		"connectors[0].associations[0].target.column": 25, // absent: the line of target
+	}, lines)
 }

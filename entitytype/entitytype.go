@@ -149,7 +149,9 @@ type EntityType struct {
 	Name string `yaml:"name" json:"name"`
 	// File is the extraction file's name in the input folder, for
 	// file-based connectors; ".xlsx" files are read as spreadsheets,
-	// anything else as CSV. Name + ".csv" when empty.
+	// anything else as CSV. Name + ".csv" when empty. It must be a local
+	// name inside the input folder (filepath.IsLocal): relative, without
+	// ".." that leaves the folder; a subfolder is allowed.
 	File string `yaml:"file,omitempty" json:"file,omitempty"`
 	// Sheet is the XLSX sheet to read; the first sheet when empty.
 	Sheet string `yaml:"sheet,omitempty" json:"sheet,omitempty"`
@@ -203,7 +205,8 @@ type Association struct {
 	// Name identifies the association; unique across all connectors.
 	Name string `yaml:"name" json:"name"`
 	// File is the association's extraction file, for file-based
-	// connectors; Name + ".csv" when empty.
+	// connectors; Name + ".csv" when empty. It must be a local name
+	// inside the input folder, as [EntityType.File].
 	File string `yaml:"file,omitempty" json:"file,omitempty"`
 	// Inline reads the links from the source entity type's table: each row
 	// links the row's resource to the keys in Target.Column (several when

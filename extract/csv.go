@@ -19,14 +19,18 @@ var bom = "\uFEFF"
 
 // NewCSVReader returns a Reader over the CSV records of r, after reading
 // the header. name names r in errors. A leading UTF-8 byte order mark is
-// skipped.
+// skipped. Lines may end with "\n" or "\r\n"; if the first line ends with
+// a lone "\r" (the line ends of classic Mac OS), so do the others, and every
+// lone "\r" is read as a line end (one inside a quoted field as "\n").
 func NewCSVReader(r io.Reader, name string, opts *Options) (*Reader, error) {
 	sep := opts.separator()
 	if sep == '"' || sep == '\r' || sep == '\n' || sep == '\uFEFF' || sep == utf8.RuneError || !utf8.ValidRune(sep) {
 		return nil, fmt.Errorf("extract: invalid separator %q", sep)
 	}
 	s := &csvSource{name: name, max: int64(opts.maxRecordBytes())}
-	s.in = input{r: r, limit: s.max + bufSize}
+	cr, loneCR := detectCR(r, sep)
+	s.loneCR = loneCR
+	s.in = input{r: cr, limit: s.max + bufSize}
 	br := bufio.NewReaderSize(&s.in, bufSize)
 	if b, _ := br.Peek(len(bom)); string(b) == bom {
 		br.Discard(len(bom))
@@ -37,7 +41,12 @@ func NewCSVReader(r io.Reader, name string, opts *Options) (*Reader, error) {
 	s.csv.Comma = sep
 	s.csv.LazyQuotes = opts.lazyQuotes()
 	s.csv.ReuseRecord = true
-	return newReader(name, s)
+	rd, err := newReader(name, s)
+	if err != nil {
+		return nil, err
+	}
+	s.names = rd.header
+	return rd, nil
 }
 
 // csvSource reads records with encoding/csv, which checks that every
@@ -71,7 +80,9 @@ type csvSource struct {
 	rec        []string
 	view       [][]byte
 	viewBuf    []byte
-	noFast     bool // tests: encoding/csv only
+	noFast     bool     // tests: encoding/csv only
+	loneCR     bool     // lone carriage returns are read as newlines
+	names      []string // the header's names, once it is read, for errors
 }
 
 func (s *csvSource) read() ([]string, int, error) {
@@ -172,7 +183,7 @@ func (s *csvSource) accept(n, line int, start int64, lastNL int, valid func(int)
 		for i := range n {
 			if !valid(i) {
 				l, c := fieldPos(i)
-				e := &ParseError{File: s.name, Line: l, Column: c, Err: fmt.Errorf("%w in field %d", ErrInvalidUTF8, i+1)}
+				e := &ParseError{File: s.name, Line: l, Column: c, Err: fmt.Errorf("%w in %s", ErrInvalidUTF8, s.field(i))}
 				if l != line {
 					e.StartLine = line
 				}
@@ -181,6 +192,15 @@ func (s *csvSource) accept(n, line int, start int64, lastNL int, valid func(int)
 		}
 	}
 	return nil
+}
+
+// field names field i of a record in errors: by its column's name, when
+// the header gives it one.
+func (s *csvSource) field(i int) string {
+	if i < len(s.names) && s.names[i] != "" {
+		return fmt.Sprintf("column %q (field %d)", s.names[i], i+1)
+	}
+	return fmt.Sprintf("field %d", i+1)
 }
 
 // advance moves past the record just read, returning its size, and lets

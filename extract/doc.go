@@ -36,15 +36,18 @@
 // [ParseError]). No input makes the package panic.
 //
 // CSV is read with encoding/csv: any separator, standard quoting, CRLF or
-// LF line endings, a leading UTF-8 byte order mark ignored, blank lines
-// skipped. XLSX is read with excelize's streaming row iterator: cells
+// LF line endings (or, when the first line ends with a lone CR, the line
+// endings of classic Mac OS), a leading UTF-8 byte order mark ignored,
+// blank lines skipped. XLSX is read with excelize's streaming row iterator: cells
 // formatted as dates or times read as ISO 8601 text (2024-01-02,
 // 2024-01-02T15:04:05 or 15:04:05), other numbers as their value without
 // display formatting (as Excel holds it, to 15 significant digits),
 // booleans as TRUE or FALSE, text as is; short rows are padded with empty
 // strings and blank rows skipped. As excelize takes a damaged part of a
 // workbook for an empty or shorter one, the checksums of all parts and the
-// XML of the worksheets are checked first.
+// XML of the worksheets are checked first, and a file that is not a
+// workbook (not a zip, or a zip without a workbook part) is an error
+// matching [ErrNotXLSX] that says what is missing.
 //
 // [CSVWriter] and [XLSXWriter] write files that read back exactly, and
 // [WriteStructs] and [ReadStructs] convert between files and slices of

@@ -72,6 +72,8 @@ var csvSeeds = []struct {
 	{"a,b,\n,,\n\"\",\"\",\"\"\n", ','},
 	{"a¦b\n1¦2\n", '¦'},
 	{"a b\n\" x\" y\n", ' '},
+	{"id,name\r1,Ann\r2,\"B\rob\"\r\r3,x,y\r4,\xff\r", ','}, // classic Mac OS line ends
+	{"\uFEFF\"i\rd\";b\r\n1;2\r3\r", ';'},
 }
 
 func FuzzCSVReader(f *testing.F) {
@@ -141,6 +143,10 @@ func FuzzXLSXReader(f *testing.F) {
 		b[i] ^= 0x55
 		f.Add(b)
 	}
+	// Zips that are not workbooks.
+	f.Add(dropParts(f, good, "xl/workbook.xml"))
+	f.Add(dropParts(f, good, "_rels/.rels"))
+	f.Add(dropParts(f, good, "xl/workbook.xml", "_rels/.rels", "xl/worksheets/sheet1.xml"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := NewXLSXReader(bytes.NewReader(data), "fuzz.xlsx", nil)
 		if err != nil {

@@ -268,7 +268,11 @@ func (r *Reader) ReadAt(offset int64) ([]string, error) {
 	if r.at == nil {
 		r.at = bufio.NewReaderSize(nil, 4<<10)
 	}
-	r.at.Reset(io.NewSectionReader(ra, offset, s.max+bufSize))
+	var section io.Reader = io.NewSectionReader(ra, offset, s.max+bufSize)
+	if s.loneCR {
+		section = &crReader{r: section, convert: true}
+	}
+	r.at.Reset(section)
 	cr := csv.NewReader(r.at)
 	cr.Comma, cr.LazyQuotes, cr.FieldsPerRecord = s.csv.Comma, s.csv.LazyQuotes, len(r.header)
 	rec, err := cr.Read()

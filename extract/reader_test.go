@@ -310,7 +310,7 @@ func TestCSVErrors(t *testing.T) {
 			name:    "invalid UTF-8",
 			input:   "id,name\n1,Ann\n2,B\xffb\n",
 			err:     ErrInvalidUTF8,
-			message: "extract: test.csv:3:3: invalid UTF-8 in field 2",
+			message: "extract: test.csv:3:3: invalid UTF-8 in column \"name\" (field 2)",
 			line:    3,
 			column:  3,
 		},
@@ -318,7 +318,7 @@ func TestCSVErrors(t *testing.T) {
 			name:    "invalid UTF-8 in a multi-line field",
 			input:   "id,name,x\n1,Ann,y\n2,\"B\nb\",\"\n\xc3\"\n",
 			err:     ErrInvalidUTF8,
-			message: "extract: test.csv:4:4: in record starting on line 3: invalid UTF-8 in field 3",
+			message: "extract: test.csv:4:4: in record starting on line 3: invalid UTF-8 in column \"x\" (field 3)",
 			line:    4,
 			column:  4,
 		},
@@ -487,10 +487,10 @@ func TestCSVUTF8Chunks(t *testing.T) {
 		err   string
 	}{
 		{input: "\uFEFFid,名前\n1,Émile 🙂\n2,\"ß\n€\"\n"},
-		{input: "id,name\n1,Ém\xc3\n", err: "extract: x.csv:2:3: invalid UTF-8 in field 2"},
-		{input: "id,name\n1,\"Ém\n\xf0\x9f\x99\"\n", err: "extract: x.csv:2:3: invalid UTF-8 in field 2"},
-		{input: "id,name\n1,ok\n2,\xf0\x9f\x99", err: "extract: x.csv:3:3: invalid UTF-8 in field 2"},
-		{input: "id,name\n1,ok\n2,\xed\xa0\x80\n", err: "extract: x.csv:3:3: invalid UTF-8 in field 2"},
+		{input: "id,name\n1,Ém\xc3\n", err: "extract: x.csv:2:3: invalid UTF-8 in column \"name\" (field 2)"},
+		{input: "id,name\n1,\"Ém\n\xf0\x9f\x99\"\n", err: "extract: x.csv:2:3: invalid UTF-8 in column \"name\" (field 2)"},
+		{input: "id,name\n1,ok\n2,\xf0\x9f\x99", err: "extract: x.csv:3:3: invalid UTF-8 in column \"name\" (field 2)"},
+		{input: "id,name\n1,ok\n2,\xed\xa0\x80\n", err: "extract: x.csv:3:3: invalid UTF-8 in column \"name\" (field 2)"},
 	}
 	readers := map[string]func(io.Reader) io.Reader{
 		"whole":    func(r io.Reader) io.Reader { return r },
@@ -540,6 +540,52 @@ func TestCSVPermanentErrors(t *testing.T) {
 		}
 		if _, again := r.Read(); again != err {
 			t.Errorf("reading %.30q: error %v, then %v; want the same", input, err, again)
+		}
+	}
+}
+
+// Invalid UTF-8 is reported by the name of its column, with its line and
+// column number, whichever path reads the record; a column without a name
+// is reported by its number.
+func TestCSVInvalidUTF8NamesColumn(t *testing.T) {
+	const input = "ID,Login,FirstName,LastName,HireDate,Email,\n" +
+		"1,ann,Ann,Lee,01/02/2020,ann@\xe9x.org,\n" +
+		"2,bob,Bob,Ray,01/02/2020,bob@x.org,\xff\n"
+	for _, noFast := range []bool{false, true} {
+		for _, asBytes := range []bool{false, true} {
+			r := newCSV(t, input, nil)
+			r.src.(*csvSource).noFast = noFast
+			var errs []*ParseError
+			for {
+				var err error
+				if asBytes {
+					_, err = r.ReadBytes()
+				} else {
+					_, err = r.Read()
+				}
+				if err == io.EOF {
+					break
+				}
+				var pe *ParseError
+				if !errors.As(err, &pe) || !errors.Is(err, ErrInvalidUTF8) {
+					t.Fatalf("Read: %v, want a ParseError of invalid UTF-8", err)
+				}
+				errs = append(errs, pe)
+			}
+			var got []string
+			for _, e := range errs {
+				got = append(got, e.Error())
+			}
+			want := []string{
+				`extract: test.csv:2:26: invalid UTF-8 in column "Email" (field 6)`,
+				`extract: test.csv:3:36: invalid UTF-8 in field 7`,
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("noFast %v, ReadBytes %v: errors\n%q\nwant\n%q", noFast, asBytes, got, want)
+			}
+			if len(errs) == 2 && (errs[0].Line != 2 || errs[0].Column != 26) {
+				t.Errorf("error at %d:%d, want 2:26", errs[0].Line, errs[0].Column)
+			}
 		}
 	}
 }

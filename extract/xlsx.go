@@ -18,6 +18,11 @@ import (
 // ErrNoSheet means that a workbook has no sheet of the requested name.
 var ErrNoSheet = errors.New("no sheet")
 
+// ErrNotXLSX means that a file read as an XLSX workbook is not one: it is
+// not a zip archive, or the archive lacks the parts of a workbook. The
+// error says which.
+var ErrNotXLSX = errors.New("not an XLSX workbook")
+
 // NewXLSXReader returns a Reader over the rows of an XLSX workbook read
 // from r, after reading the header: the first row that is not blank.
 // name names the workbook in errors.
@@ -189,8 +194,22 @@ const maxPartSize = 256 << 20
 // an error if one is corrupt: excelize does not report a part that fails
 // to decompress or whose checksum is wrong.
 func checkZip(r io.ReaderAt, size int64) (*zip.Reader, error) {
+	if size == 0 {
+		return nil, fmt.Errorf("%w: the file is empty", ErrNotXLSX)
+	}
 	zr, err := zip.NewReader(r, size)
+	if errors.Is(err, zip.ErrFormat) {
+		head := make([]byte, min(size, 512))
+		n, _ := r.ReadAt(head, 0)
+		if looksLikeText(head[:n]) {
+			return nil, fmt.Errorf("%w: not a zip archive, but text (a CSV file?)", ErrNotXLSX)
+		}
+		return nil, fmt.Errorf("%w: not a zip archive", ErrNotXLSX)
+	}
 	if err != nil {
+		return nil, err
+	}
+	if err := checkWorkbookPart(zr); err != nil {
 		return nil, err
 	}
 	buf := make([]byte, 32<<10)
@@ -211,6 +230,69 @@ func checkZip(r io.ReaderAt, size int64) (*zip.Reader, error) {
 		}
 	}
 	return zr, nil
+}
+
+// looksLikeText reports whether b, the start of a file, is text: UTF-8
+// (perhaps cut at the end) without control characters but white space.
+func looksLikeText(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	b = b[:completeRunes(b)]
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, c := range b {
+		if c < ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkWorkbookPart checks that zr holds a workbook part where excelize
+// looks for it: the officeDocument relationship of _rels/.rels (usually
+// xl/workbook.xml). Without it, excelize reports io.EOF.
+func checkWorkbookPart(zr *zip.Reader) error {
+	parts := make(map[string]*zip.File, len(zr.File))
+	for _, zf := range zr.File {
+		parts[zf.Name] = zf
+	}
+	const defaultPart = "xl/workbook.xml"
+	rels := parts["_rels/.rels"]
+	if rels == nil {
+		if parts[defaultPart] == nil {
+			return fmt.Errorf("%w: the zip has no %s", ErrNotXLSX, defaultPart)
+		}
+		return fmt.Errorf("%w: the zip has no _rels/.rels, which names the workbook part", ErrNotXLSX)
+	}
+	if rels.UncompressedSize64 > maxPartSize {
+		return fmt.Errorf("part %s is too large (%d bytes)", rels.Name, rels.UncompressedSize64)
+	}
+	rc, err := rels.Open()
+	if err != nil {
+		return fmt.Errorf("part %s: %w", rels.Name, err)
+	}
+	defer rc.Close()
+	var doc struct {
+		Relationships []struct {
+			Type   string `xml:",attr"`
+			Target string `xml:",attr"`
+		} `xml:"Relationship"`
+	}
+	if err := xml.NewDecoder(rc).Decode(&doc); err != nil {
+		return fmt.Errorf("%w: part _rels/.rels: %v", ErrNotXLSX, err)
+	}
+	for _, rel := range doc.Relationships {
+		if strings.HasSuffix(rel.Type, "/officeDocument") {
+			target := strings.TrimPrefix(rel.Target, "/")
+			if parts[target] == nil {
+				return fmt.Errorf("%w: the zip has no %s, the workbook part that _rels/.rels names", ErrNotXLSX, target)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: _rels/.rels names no workbook part (officeDocument)", ErrNotXLSX)
 }
 
 // checkSheets parses the worksheets in zr as excelize does, returning the

@@ -492,3 +492,62 @@ func TestCSVWriter(t *testing.T) {
 		t.Errorf("read back %q", records)
 	}
 }
+
+// dropParts returns the workbook data without the parts named.
+func dropParts(t testing.TB, data []byte, names ...string) []byte {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, zf := range zr.File {
+		if slices.Contains(names, zf.Name) {
+			continue
+		}
+		if err := zw.Copy(zf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// A file read as XLSX that is not a workbook says so, and what it lacks,
+// instead of "EOF" or a zip error.
+func TestXLSXNotWorkbook(t *testing.T) {
+	good := xlsxBytes(t, twin, nil)
+	var other bytes.Buffer
+	zw := zip.NewWriter(&other)
+	w, _ := zw.Create("people.csv")
+	w.Write([]byte("id,name\n1,Ann\n"))
+	zw.Close()
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"a zip of something else", other.Bytes(), "not an XLSX workbook: the zip has no xl/workbook.xml"},
+		{"no workbook part", dropParts(t, good, "xl/workbook.xml"), "not an XLSX workbook: the zip has no xl/workbook.xml, the workbook part that _rels/.rels names"},
+		{"no package relationships", dropParts(t, good, "_rels/.rels"), "not an XLSX workbook: the zip has no _rels/.rels"},
+		{"a CSV file", []byte("id,name\n1,Ann\n"), "not an XLSX workbook: not a zip archive, but text (a CSV file?)"},
+		{"binary", []byte("\x00\x01\x02garbage"), "not an XLSX workbook: not a zip archive"},
+		{"empty", nil, "not an XLSX workbook: the file is empty"},
+	} {
+		path := filepath.Join(t.TempDir(), "people.xlsx")
+		if err := os.WriteFile(path, tc.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, open := range []func() (*Reader, error){
+			func() (*Reader, error) { return OpenAs(path, "people.xlsx", nil) },
+			func() (*Reader, error) { return NewXLSXReader(bytes.NewReader(tc.data), "people.xlsx", nil) },
+		} {
+			_, err := open()
+			if !errors.Is(err, ErrNotXLSX) || !strings.HasPrefix(err.Error(), "extract: people.xlsx: "+tc.want) {
+				t.Errorf("%s: %v; want extract: people.xlsx: %s (ErrNotXLSX)", tc.name, err, tc.want)
+			}
+		}
+	}
+}

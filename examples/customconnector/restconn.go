@@ -164,7 +164,10 @@ func (c *RESTConnector) exportTables(ctx context.Context, dir, prefix string, qu
 // exportTable writes the table name, with columns, where a Folder of the
 // model reads it.
 func (c *RESTConnector) exportTable(ctx context.Context, dir, name, prefix string, query url.Values, columns []string) (err error) {
-	file, opts, _ := connector.TableFile(c.model, name)
+	file, opts, err := connector.TableFile(c.model, name)
+	if err != nil {
+		return err
+	}
 	f, err := os.Create(filepath.Join(dir, file))
 	if err != nil {
 		return fmt.Errorf("restconn: %w", err)

@@ -73,9 +73,9 @@ func main() {
 	files := connector.Files(m)
 	if *entity != "" {
 		tables = []string{*entity}
-		file, _, ok := connector.TableFile(m, *entity)
-		if !ok {
-			log.Fatalf("no entity type or association %q", *entity)
+		file, _, err := connector.TableFile(m, *entity)
+		if err != nil {
+			log.Fatal(err)
 		}
 		files = []string{file}
 	}
