@@ -50,6 +50,11 @@ type Options struct {
 	Progress func(Progress)
 	// Now returns the current time; time.Now when nil (tests set it).
 	Now func() time.Time
+	// StoreName names the store for people: it is recorded in every run
+	// (Run.StoreName) and in the messages that refuse a run planned
+	// against another store. A host passes the store's URL with any
+	// password redacted, for example; it must hold no secret.
+	StoreName string
 }
 
 // RunOptions configure one run. A nil *RunOptions means a complete run
@@ -138,6 +143,11 @@ type Run struct {
 	Error string `json:"error,omitempty"`
 	// Cursor is the incremental export cursor to keep if the run succeeds.
 	Cursor string `json:"cursor,omitempty"`
+	// StoreName is Options.StoreName of the engine that planned the run,
+	// and StoreID the identity of its store if the store is an
+	// [Identifier]: the store that the run's plan applies to, and only it.
+	StoreName string `json:"storeName,omitempty"`
+	StoreID   string `json:"storeID,omitempty"`
 
 	dir string
 }
@@ -231,13 +241,18 @@ func (e *Engine) lock(ctx context.Context, name string) (func(), error) {
 	return release, nil
 }
 
-func (e *Engine) newRun(conn string, mode Mode) (*Run, error) {
+func (e *Engine) newRun(ctx context.Context, conn string, mode Mode) (*Run, error) {
+	storeID, err := e.storeIdentity(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var b [4]byte
 	rand.Read(b[:])
 	now := e.opts.Now().UTC()
 	r := &Run{
 		ID:        now.Format("20060102T150405Z") + "-" + conn + "-" + hex.EncodeToString(b[:]),
 		Connector: conn, Mode: mode, State: Planned, Started: now,
+		StoreName: e.opts.StoreName, StoreID: storeID,
 	}
 	r.dir = filepath.Join(e.opts.WorkDir, "runs", r.ID)
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
@@ -350,7 +365,7 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	if apply && mode == Incremental && state.BlockedRun != "" {
 		return nil, fmt.Errorf("%w: %s has blocked run %s: resume or cancel it, or run in complete mode", ErrConnectorBlocked, model.Name, state.BlockedRun)
 	}
-	run, err = e.newRun(model.Name, mode)
+	run, err = e.newRun(ctx, model.Name, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -582,6 +597,9 @@ func (e *Engine) Resume(ctx context.Context, runID string) (*Run, error) {
 	}
 	if cs.Hash() != run.ChangeSetHash {
 		return run, fmt.Errorf("idsync: run %s: change set hash %s differs from the reviewed %s", runID, cs.Hash(), run.ChangeSetHash)
+	}
+	if err := e.checkStore(ctx, run); err != nil {
+		return run, err
 	}
 	fp, err := e.store.Fingerprint(ctx, run.Connector)
 	if err != nil {

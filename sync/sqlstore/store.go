@@ -66,6 +66,8 @@ type Store struct {
 	path string
 	// PostgreSQL: the schema, which scopes the advisory locks.
 	schema string
+	// identity is the store's, from idsync_store: fingerprints include it.
+	identity string
 
 	mu    gosync.Mutex
 	locks map[string]bool // connectors locked in this process
@@ -140,8 +142,17 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, opts *Options) (*Stor
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
+	if err := db.QueryRowContext(ctx, "SELECT identity FROM idsync_store WHERE id = 1").Scan(&s.identity); err != nil {
+		return nil, fmt.Errorf("sqlstore: store identity: %w", err)
+	}
 	return s, nil
 }
+
+// Identity implements idsync.Identifier: the store's identity, made once
+// when its schema was created (a row of idsync_store) and read by Open.
+// Every database (every PostgreSQL schema) has its own; a copy of a
+// SQLite file has the same one as the file it copies.
+func (s *Store) Identity(ctx context.Context) (string, error) { return s.identity, nil }
 
 // DB returns the store's database, for the host's own queries.
 func (s *Store) DB() *sql.DB { return s.db }
@@ -282,7 +293,7 @@ func migrationsFor(d Dialect) ([]migration, error) {
 
 // SchemaVersion is the schema version that this version of the package
 // creates and reads.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrate brings the schema to SchemaVersion. It reads the version first
 // without locking anything, so that opening an up-to-date database never
@@ -383,15 +394,35 @@ func (s *Store) q(query string) string {
 	return b.String()
 }
 
-// Fingerprint implements idsync.Store: it is the number of changes of the
-// connector's state (Applies and Puts), "0" for a connector never applied.
+// Fingerprint implements idsync.Store: it is the store's identity and the
+// number of changes of the connector's state (Applies and Puts),
+// "<identity>/0" for a connector never applied.
 func (s *Store) Fingerprint(ctx context.Context, connector string) (string, error) {
 	var v int64
 	err := s.db.QueryRowContext(ctx, s.q("SELECT version FROM idsync_connectors WHERE name = ?"), connector).Scan(&v)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("sqlstore: fingerprint of %s: %w", connector, err)
 	}
-	return strconv.FormatInt(v, 10), nil
+	return s.fingerprint(v), nil
+}
+
+// fingerprint returns the fingerprint of a connector's version.
+func (s *Store) fingerprint(version int64) string {
+	return s.identity + "/" + strconv.FormatInt(version, 10)
+}
+
+// parseFingerprint returns the version of a fingerprint of this store, or
+// an error matching idsync.ErrStalePlan for a fingerprint of another.
+func (s *Store) parseFingerprint(fp string) (int64, error) {
+	id, num, ok := strings.Cut(fp, "/")
+	if !ok || id != s.identity {
+		return 0, staleError("fingerprint %q was not made by this store (identity %s): the change set was planned against another store", fp, s.identity)
+	}
+	v, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		return 0, staleError("fingerprint %q was not made by this store", fp)
+	}
+	return v, nil
 }
 
 // staleError returns an error matching idsync.ErrStalePlan.
