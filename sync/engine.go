@@ -55,6 +55,10 @@ type Options struct {
 	// against another store. A host passes the store's URL with any
 	// password redacted, for example; it must hold no secret.
 	StoreName string
+	// WaitLock makes a run, resume or cancel of a connector that another
+	// run holds wait until its lock is free (or ctx is done) instead of
+	// failing with ErrBusy at once.
+	WaitLock bool
 }
 
 // RunOptions configure one run. A nil *RunOptions means a complete run
@@ -214,9 +218,9 @@ func (e *Engine) updateState(name string, change func(*connState)) error {
 	return writeFileAtomic(filepath.Join(e.connDir(name), "state.json"), b)
 }
 
-// lock takes the connector's lock: always the process's lock for the work
-// folder, and the store's if it is a Locker.
-func (e *Engine) lock(ctx context.Context, name string) (func(), error) {
+// tryLock takes the connector's lock without waiting: always the
+// process's lock for the work folder, and the store's if it is a Locker.
+func (e *Engine) tryLock(ctx context.Context, name string) (func(), error) {
 	key := [2]string{e.opts.WorkDir, name}
 	processLocks.Lock()
 	if processLocks.held[key] {
