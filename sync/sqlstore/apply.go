@@ -27,11 +27,14 @@ import (
 // are stored, drops the index of links by target (an initial load,
 // typically): maintaining it would cost more than inserting the links.
 // LinksTo builds it again when it is first called.
+//
+// A SQLite error about the database file (read-only, disk full) is a
+// *FileError naming the file and the likely cause.
 func (s *Store) Apply(ctx context.Context, cs *idsync.ChangeSet) error {
 	if s.dialect == Postgres {
 		return s.applyPostgres(ctx, cs)
 	}
-	return s.applySQLite(ctx, cs)
+	return fileError(s.path, s.applySQLite(ctx, cs))
 }
 
 // writeCounter counts the changes written, checks ctx now and then, and

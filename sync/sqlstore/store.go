@@ -86,6 +86,11 @@ type Store struct {
 //
 // A SQLite URL may carry driver parameters after "?", such as
 // "_pragma=cache_size(-200000)". Close releases the database.
+//
+// Several processes may open one new SQLite file at once: one creates
+// the schema, the others wait for it. A SQLite error about the file (it
+// cannot be opened or created, is read-only, the disk is full) is a
+// *FileError naming the file and the likely cause.
 func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	dialect, dsn, err := parseURL(url)
 	if err != nil {
@@ -102,9 +107,15 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	if dialect == SQLite {
 		db.SetMaxIdleConns(8)
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := retryBusy(ctx, func() error { return db.PingContext(ctx) }); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlstore: open %s: %w", redact(url), err)
+		return nil, openError(url, err)
+	}
+	if dialect == SQLite {
+		if err := setWAL(ctx, db); err != nil {
+			db.Close()
+			return nil, openError(url, err)
+		}
 	}
 	s, err := New(ctx, db, dialect, opts)
 	if err != nil {
@@ -225,13 +236,16 @@ func sqlitePath(p, query string) (Dialect, string, error) {
 }
 
 // sqliteParams are the driver parameters every SQLite connection gets:
-// WAL (readers never block the writer, and a crash loses no committed
-// transaction), full synchronous commits, a busy timeout instead of
+// full synchronous commits, a busy timeout instead of
 // immediate SQLITE_BUSY errors, write transactions that take the write
 // lock when they begin, a larger page cache for bulk applies, and a WAL
-// file cut back to 64 MiB after a bulk apply is checkpointed.
+// file cut back to 64 MiB after a bulk apply is checkpointed. Open turns
+// on WAL, the write-ahead log (readers never block the writer, and a crash
+// loses no committed transaction), once, in the file: not as a parameter
+// of every connection, since a connection turning it on while another
+// process does fails with SQLITE_BUSY at once, whatever the busy timeout.
 var sqliteParams = url.Values{
-	"_pragma": {"busy_timeout(30000)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-65536)", "journal_size_limit(67108864)"},
+	"_pragma": {"busy_timeout(30000)", "synchronous(FULL)", "cache_size(-65536)", "journal_size_limit(67108864)"},
 	"_txlock": {"immediate"},
 }
 
@@ -298,7 +312,9 @@ const SchemaVersion = 2
 // migrate brings the schema to SchemaVersion. It reads the version first
 // without locking anything, so that opening an up-to-date database never
 // waits for a writer; it migrates in one transaction, serialized with
-// other processes migrating the same database.
+// other processes migrating the same database (on SQLite, BEGIN IMMEDIATE
+// with a busy timeout; on PostgreSQL, an advisory lock), that reads the
+// version again under the lock.
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := migrationsFor(s.dialect)
 	if err != nil {
@@ -307,7 +323,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	if len(ms) != SchemaVersion {
 		return fmt.Errorf("sqlstore: %d migrations embedded for %s, want %d", len(ms), s.dialect, SchemaVersion)
 	}
-	v, err := s.schemaVersion(ctx, s.db)
+	var v int
+	err = retryBusy(ctx, func() (err error) { v, err = s.schemaVersion(ctx, s.db); return err })
 	if err != nil {
 		return err
 	}
@@ -317,7 +334,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	if v == SchemaVersion {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	var tx migrator
+	if s.dialect == SQLite {
+		tx, err = beginSQLiteMigration(ctx, s.db)
+	} else {
+		tx, err = s.db.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
@@ -349,6 +371,15 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	return nil
+}
+
+// migrator is the transaction that migrates: a *sql.Tx, or on SQLite a
+// *sqliteMigrator.
+type migrator interface {
+	queryer
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	Commit() error
+	Rollback() error
 }
 
 type queryer interface {

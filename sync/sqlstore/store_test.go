@@ -143,7 +143,10 @@ func TestSameAsMemstore(t *testing.T) {
 		for i, d := range days {
 			apply(t, s, m, d.extraction())
 			apply(t, mem, m, d.extraction())
-			assert.Equal(t, readState(t, mem, "HR"), readState(t, s, "HR"), "day %d", i+1)
+			want, got := readState(t, mem, "HR"), readState(t, s, "HR")
+			// Fingerprints: the same versions, in two stores.
+			want.fp, got.fp = want.fp[strings.LastIndex(want.fp, "/"):], got.fp[strings.LastIndex(got.fp, "/"):]
+			assert.Equal(t, want, got, "day %d", i+1)
 		}
 	})
 }
