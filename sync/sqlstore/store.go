@@ -51,7 +51,8 @@ var (
 )
 
 // Store is an [idsync.Store] on a SQL database: SQLite or PostgreSQL. It
-// also implements [idsync.SortedScanner] and [idsync.Locker], and has
+// also implements [idsync.SortedScanner], [idsync.Locker] and
+// [idsync.Identifier], and has
 // query methods for a host that shows or verifies what is stored. A Store
 // is safe for concurrent use.
 type Store struct {
