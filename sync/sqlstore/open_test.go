@@ -41,7 +41,7 @@ func TestConcurrentOpenAcrossProcesses(t *testing.T) {
 	if os.Getenv(openURLEnv) != "" {
 		t.Skip("inside a subprocess")
 	}
-	const procs, rounds = 8, 20
+	const procs, rounds = 8, 40
 	for round := range rounds {
 		url := "sqlite:" + filepath.Join(t.TempDir(), "idsync.db")
 		var wg gosync.WaitGroup
