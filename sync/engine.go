@@ -53,6 +53,15 @@ type Options struct {
 	Progress func(Progress)
 	// Now returns the current time; time.Now when nil (tests set it).
 	Now func() time.Time
+	// StoreName names the store for people: it is recorded in every run
+	// (Run.StoreName) and in the messages that refuse a run planned
+	// against another store. A host passes the store's URL with any
+	// password redacted, for example; it must hold no secret.
+	StoreName string
+	// WaitLock makes a run, resume or cancel of a connector that another
+	// run holds wait until its lock is free (or ctx is done) instead of
+	// failing with ErrBusy at once.
+	WaitLock bool
 }
 
 // RunOptions configure one run. A nil *RunOptions means a complete run
@@ -139,6 +148,11 @@ type Run struct {
 	// even when empty: the store then holds its snapshot, and the changes
 	// before it must not be exported again.
 	Cursor string `json:"cursor,omitempty"`
+	// StoreName is Options.StoreName of the engine that planned the run,
+	// and StoreID the identity of its store if the store is an
+	// [Identifier]: the store that the run's plan applies to, and only it.
+	StoreName string `json:"storeName,omitempty"`
+	StoreID   string `json:"storeID,omitempty"`
 
 	dir string
 }
@@ -221,9 +235,9 @@ func (e *Engine) updateState(name string, change func(*connState)) error {
 	return writeFileAtomic(filepath.Join(e.connDir(name), "state.json"), b)
 }
 
-// lock takes the connector's lock: always its lock file in the work
-// folder, and the store's lock if the store is a Locker.
-func (e *Engine) lock(ctx context.Context, name string) (func(), error) {
+// tryLock takes the connector's lock without waiting: always its lock
+// file in the work folder, and the store's lock if the store is a Locker.
+func (e *Engine) tryLock(ctx context.Context, name string) (func(), error) {
 	release, err := e.lockWork(name)
 	if err != nil {
 		return nil, err
@@ -255,13 +269,18 @@ func (e *Engine) lockWork(name string) (func(), error) {
 	return unlock, nil
 }
 
-func (e *Engine) newRun(conn string, mode Mode) (*Run, error) {
+func (e *Engine) newRun(ctx context.Context, conn string, mode Mode) (*Run, error) {
+	storeID, err := e.storeIdentity(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var b [4]byte
 	rand.Read(b[:])
 	now := e.opts.Now().UTC()
 	r := &Run{
 		ID:        now.Format("20060102T150405Z") + "-" + conn + "-" + hex.EncodeToString(b[:]),
 		Connector: conn, Mode: mode, State: Running, Started: now,
+		StoreName: e.opts.StoreName, StoreID: storeID,
 	}
 	r.dir = filepath.Join(e.opts.WorkDir, "runs", r.ID)
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
@@ -430,7 +449,7 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 			e.reap(dead, true) // this engine holds the lock: its process died
 		}
 	}
-	run, err = e.newRun(model.Name, mode)
+	run, err = e.newRun(ctx, model.Name, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -677,6 +696,9 @@ func (e *Engine) Resume(ctx context.Context, runID string) (*Run, error) {
 	}
 	if cs.Hash() != run.ChangeSetHash {
 		return run, fmt.Errorf("idsync: run %s: change set hash %s differs from the reviewed %s", runID, cs.Hash(), run.ChangeSetHash)
+	}
+	if err := e.checkStore(ctx, run); err != nil {
+		return run, err
 	}
 	fp, err := e.store.Fingerprint(ctx, run.Connector)
 	if err != nil {

@@ -21,7 +21,9 @@ import (
 // Optional interfaces add abilities; each is documented with the engine's
 // fallback: [SortedScanner] (else the engine sorts what it scans, spilling
 // to disk above its memory budget), [Locker] (else a lock per work folder
-// within the process).
+// within the process), [Identifier] (else a run records no store
+// identity, and a plan resumed on another store is refused by the
+// fingerprint check alone, with a less precise message).
 type Store interface {
 	// Resources streams the stored resources of entity type t, in any
 	// order. Each Record's Values hold the canonical values of
@@ -33,6 +35,15 @@ type Store interface {
 
 	// Fingerprint returns the version of the connector's stored state: it
 	// changes with every Apply of that connector, and only then.
+	//
+	// It includes the store's identity: every store has one, created once
+	// with the store and kept inside it (a row of its database, a field
+	// set when it is made), so that the store reopened by another process
+	// has the same one and no other store ever has it. Two stores never
+	// give a connector the same fingerprint, also when neither holds
+	// anything of it: a plan made against one store can never apply to
+	// another. A fingerprint that is a bare counter ("0" for a connector
+	// never applied) breaks this clause.
 	Fingerprint(ctx context.Context, connector string) (string, error)
 
 	// Apply applies the whole change set atomically: after it returns, the
@@ -71,6 +82,19 @@ type Locker interface {
 	// Lock takes the connector's lock without waiting; it returns an error
 	// matching [ErrBusy] if another run holds it.
 	Lock(ctx context.Context, connector string) (unlock func(), err error)
+}
+
+// Identifier is implemented by stores that can tell their identity apart
+// from fingerprints: the engine records it in each run (Run.StoreID), and
+// Resume refuses a run planned against another store with a
+// *StoreMismatchError naming both stores. Without it, a run records no
+// identity, and such a resume is refused by the fingerprint check alone
+// (the fingerprint includes the identity), as a plain stale plan.
+type Identifier interface {
+	// Identity returns the store's identity: the one its fingerprints
+	// include, created once with the store and kept inside it, the same
+	// for the store reopened, never the same for two stores.
+	Identity(ctx context.Context) (string, error)
 }
 
 // Record is a stored or prepared resource: its key and its canonical

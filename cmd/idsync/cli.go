@@ -28,6 +28,7 @@ const (
 	exitUsage   = 2 // usage or configuration error
 	exitBlocked = 3 // blocked by a threshold, or a plan that would block
 	exitStale   = 4 // stale plan on resume
+	exitBusy    = 5 // another run of the connector holds its lock
 )
 
 // command is one subcommand.
@@ -66,7 +67,7 @@ type cli struct {
 type opts struct {
 	config, input, connector, mode, store, work string
 	entity, after, out                          string
-	json, allowEmpty, changes, keepGoing        bool
+	json, allowEmpty, changes, keepGoing, wait  bool
 	verbose                                     bool
 	limit                                       int
 }
@@ -92,6 +93,10 @@ func flagStore(fs *flag.FlagSet, o *opts) {
 
 func flagWork(fs *flag.FlagSet, o *opts) {
 	fs.StringVar(&o.work, "work", defaultWork(), "work `DIR` holding runs, change sets, error reports and connector states; $IDSYNC_WORK")
+}
+
+func flagWait(fs *flag.FlagSet, o *opts) {
+	fs.BoolVar(&o.wait, "wait", false, "if another run of the connector is in progress, wait for it to end instead of exiting with code 5")
 }
 
 func flagJSON(fs *flag.FlagSet, o *opts, what string) {
@@ -137,6 +142,8 @@ func exitCode(err error) int {
 		return int(st)
 	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, entitytype.ErrInvalid):
 		return exitUsage
+	case errors.Is(err, idsync.ErrBusy):
+		return exitBusy
 	case errors.Is(err, idsync.ErrStalePlan):
 		return exitStale
 	case errors.Is(err, idsync.ErrBlocked), errors.Is(err, threshold.ErrExceeded), errors.Is(err, idsync.ErrConnectorBlocked):
@@ -302,7 +309,8 @@ func (c *cli) mainUsage(w io.Writer) {
 	fmt.Fprintln(w, "Run 'idsync COMMAND -h' for a command's flags. -v writes the library's logs to stderr.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Exit codes: 0 success, 1 runtime error, 2 usage or configuration error,")
-	fmt.Fprintln(w, "3 blocked by a threshold (or a plan that would block), 4 stale plan on resume.")
+	fmt.Fprintln(w, "3 blocked by a threshold (or a plan that would block), 4 stale plan on resume,")
+	fmt.Fprintln(w, "5 connector busy: another run of it is in progress (--wait waits for it).")
 }
 
 func (c *cli) commandUsage(w io.Writer, cmd *command, fs *flag.FlagSet) {

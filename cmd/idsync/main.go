@@ -5,10 +5,10 @@
 //
 // Usage:
 //
-//	idsync plan   --config idsync.yaml --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--store URL] [--work DIR] [--json]
+//	idsync plan   --config idsync.yaml --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--store URL] [--work DIR] [--wait] [--json]
 //	idsync run    (same flags as plan)
-//	idsync resume RUN_ID [--store URL] [--work DIR] [--json]
-//	idsync cancel RUN_ID [--work DIR] [--json]
+//	idsync resume RUN_ID [--store URL] [--work DIR] [--wait] [--json]
+//	idsync cancel RUN_ID [--store URL] [--work DIR] [--wait] [--json]
 //	idsync show   RUN_ID [--changes] [--limit N] [--json] [--work DIR]
 //	idsync errors RUN_ID [--limit N] [--json] [--work DIR]
 //	idsync runs   [--connector NAME] [--json] [--work DIR]
@@ -29,7 +29,10 @@
 // file, created on first use. postgres://user@host/db selects PostgreSQL.
 // mem: is an in-memory store that forgets everything when the command
 // exits: useful in tests and demos, where a plan or a first load is all
-// there is to see. --work defaults to $IDSYNC_WORK, else ./idsync-work: it
+// there is to see. A run records its store (the URL, with a relative
+// SQLite path made absolute and any password hidden, and the store's
+// identity): resume and cancel use that store when --store is not given,
+// and refuse another one (exit 4). --work defaults to $IDSYNC_WORK, else ./idsync-work: it
 // holds the runs, their change sets and error reports, and each
 // connector's state (blocked run, activation).
 //
@@ -40,14 +43,20 @@
 //	2  usage or configuration error: bad flag or argument, invalid config
 //	3  blocked by a threshold, a plan that would block, or an incremental
 //	   run refused because the connector has a blocked run
-//	4  stale plan on resume: the store changed since the run was planned
+//	4  stale plan on resume: the store changed since the run was planned,
+//	   or the run was planned against another store
+//	5  connector busy: another run, resume or cancel of the connector
+//	   holds its lock, in this or another process (--wait waits for it)
+//
+// A run (plan and apply in one command) never exits 4: if the store
+// changes while it plans, it fails with 1 and says to run again.
 //
 // # JSON
 //
 // With --json, plan, run and resume print one JSON object on standard
 // output:
 //
-//	{"run": ID, "state": "planned|succeeded|blocked|failed|cancelled", "mode": "complete",
+//	{"run": ID, "state": "planned|succeeded|blocked|failed|cancelled|busy", "mode": "complete",
 //	 "exceeded": false, "errorReport": PATH, "error": "...",
 //	 "connectors": [{"name": "SAB", "run": ID, "state": ..., "mode": ..., "exceeded": false,
 //	   "entityTypes": [{"name", "stored", "read", "rejected", "inserted", "updated", "deleted", "unchanged", "protected", "hints"}],

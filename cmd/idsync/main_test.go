@@ -558,10 +558,14 @@ func TestMemStore(t *testing.T) {
 	cfg := filepath.Join(dir, "idsync.yaml")
 	r := expect(t, dir, 3, "run", "--config", cfg, "--input", filepath.Join(dir, "day1"), "--store", "mem:", "--work", work, "--json")
 	id := decode(t, r.stdout)["run"].(string)
-	// The in-memory store forgot nothing it had: it was empty, so the
-	// plan is not stale and the resume applies (then forgets at exit).
-	r = expect(t, dir, 0, "resume", id, "--store", "mem:", "--work", work)
-	assert.Contains(t, r.stdout, "SUCCEEDED")
+	// The in-memory store the run was planned against is gone: another
+	// one (a new process's) is another store, and the resume is refused.
+	r = expect(t, dir, 4, "resume", id, "--store", "mem:", "--work", work)
+	assert.Contains(t, r.stderr, "forgot everything")
+	r = expect(t, dir, 4, "resume", id, "--work", work)
+	assert.Contains(t, r.stderr, "planned against store mem:")
+	r = expect(t, dir, 0, "show", id, "--work", work)
+	assert.Contains(t, r.stdout, "Apply:   none: the mem: store")
 	assert.NoFileExists(t, filepath.Join(dir, "idsync.db"))
 	// Defaults: ./idsync.db and ./idsync-work.
 	expect(t, dir, 3, "plan", "--config", cfg, "--input", filepath.Join(dir, "day1"), "--connector", "HR")

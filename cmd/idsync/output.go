@@ -128,11 +128,17 @@ func (v *view) exceeded() bool {
 }
 
 // state is the state shown: the run's, or "skipped".
+// stateBusy is the state of a connector whose run was refused because
+// another run of it held its lock: nothing was done.
+const stateBusy = "busy"
+
 func (v *view) state() string {
 	if v.run == nil {
 		switch {
 		case errors.Is(v.err, idsync.ErrConnectorBlocked):
 			return string(idsync.Blocked) // refused: the connector has a blocked run
+		case errors.Is(v.err, idsync.ErrBusy):
+			return stateBusy // refused: another run of the connector is in progress
 		case v.err != nil:
 			return string(idsync.Failed)
 		}
@@ -328,6 +334,15 @@ type paths struct {
 	work, store string
 }
 
+// forRun returns p with the store that run r was planned against, if it
+// records one: its change set applies there only.
+func (p paths) forRun(r *idsync.Run) paths {
+	if r.StoreName != "" {
+		p.store = r.StoreName
+	}
+	return p
+}
+
 func (p paths) resume(id string) string {
 	return "idsync resume " + shellQuote(id) + " --work " + shellQuote(p.work) + " --store " + shellQuote(redact(p.store))
 }
@@ -477,7 +492,11 @@ func printView(w io.Writer, v *view, p paths, st styler, allVerdicts bool) {
 		if !allVerdicts { // show lists them already
 			fmt.Fprintln(w, "  Review:  "+p.show(r.ID))
 		}
-		fmt.Fprintln(w, "  Apply:   "+p.resume(r.ID))
+		if rp := p.forRun(r); isMem(rp.store) {
+			fmt.Fprintln(w, "  Apply:   none: the mem: store forgets the state it was planned against when idsync exits; use a sqlite: or postgres:// store")
+		} else {
+			fmt.Fprintln(w, "  Apply:   "+rp.resume(r.ID))
+		}
 		fmt.Fprintln(w, "  Discard: "+p.cancel(r.ID))
 	}
 }

@@ -16,12 +16,13 @@ import (
 func planCommand(apply bool) *command {
 	c := &command{
 		name:    "plan",
-		args:    "--config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--store URL] [--work DIR] [--json]",
+		args:    "--config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--store URL] [--work DIR] [--wait] [--json]",
 		summary: "dry run: prepare, diff against the store and check thresholds; write nothing",
 		detail: `
 Without --connector, every connector of the configuration is planned, in
 order. The exit code is 0 if every plan is within all limits, 3 if a run
-would be blocked by a threshold, 1 if a run failed.`,
+would be blocked by a threshold, 1 if a run failed, 5 if another run of a
+connector is in progress (--wait waits for it).`,
 	}
 	if apply {
 		c.name = "run"
@@ -35,7 +36,10 @@ next ones may reference its data (--keep-going runs them all anyway).
 
 A blocked run keeps its change set for review: 'idsync show', then
 'idsync resume' applies it or 'idsync cancel' discards it. Exit code: 0
-applied, 3 blocked, 1 failed.`
+applied, 3 blocked, 1 failed (also when the store changed while the run
+was planning: run again), 5 another run of a connector is in progress
+(--wait waits for it). Runs of one connector exclude each other across
+processes that share the store.`
 	}
 	c.setFlags = func(fs *flag.FlagSet, o *opts) {
 		flagConfig(fs, o, "")
@@ -48,6 +52,7 @@ applied, 3 blocked, 1 failed.`
 		}
 		flagStore(fs, o)
 		flagWork(fs, o)
+		flagWait(fs, o)
 		flagJSON(fs, o, "the outcome")
 	}
 	c.run = func(cl *cli, o *opts, args []string) error { return cl.plan(o, apply) }
@@ -87,7 +92,7 @@ func (c *cli) plan(o *opts, apply bool) error {
 	defer store.close()
 
 	prog := c.newProgress(o)
-	engine := idsync.New(store, &idsync.Options{WorkDir: o.work, Logger: c.log, Progress: prog.callback()})
+	engine := c.newEngine(store, o, prog)
 	var conns []connector.Connector
 	for _, m := range models {
 		if !m.Disabled {
@@ -123,6 +128,9 @@ func (c *cli) plan(o *opts, apply bool) error {
 		default:
 			v.run, v.err = cr.Run, cr.Err
 			normalize(v.run, v.err)
+			if apply {
+				v.err = staleRun(m.Name, v.err)
+			}
 			if v.run != nil {
 				v.summary = loadSummary(v.run)
 			}
@@ -133,7 +141,7 @@ func (c *cli) plan(o *opts, apply bool) error {
 		views = append(views, v)
 	}
 	state := jobState(views, apply)
-	code := c.report(cmd, o, views, mode, state, paths{o.work, o.store})
+	code := c.report(cmd, o, views, mode, state, paths{o.work, store.name})
 	if code == exitOK && jobErr != nil && !errors.Is(jobErr, idsync.ErrBlocked) {
 		// Not expected: every connector's error was shown with it.
 		return jobErr
@@ -141,27 +149,44 @@ func (c *cli) plan(o *opts, apply bool) error {
 	return exitStatus(code)
 }
 
+// staleRun turns a stale plan met by a run (plan and apply in one
+// command) into a runtime error: exit code 4 is resume's, and here the
+// store changed while the run was planning, which running again settles.
+func staleRun(connector string, err error) error {
+	if !errors.Is(err, idsync.ErrStalePlan) {
+		return err
+	}
+	return fmt.Errorf("the store changed while this run was planning (another process wrote to the data of %s): nothing was written; run again (%v)", connector, err)
+}
+
 // jobState is the job's state, as JobResult.State computes it, over the
-// connectors that ran.
+// connectors that ran; "busy" if one was refused for another run of it
+// in progress and none failed.
 func jobState(views []*view, apply bool) string {
 	state := idsync.Succeeded
 	if !apply {
 		state = idsync.Planned
 	}
+	busy := false
 	for _, v := range views {
 		switch idsync.State(v.state()) {
 		case idsync.Failed, idsync.Cancelled:
 			return string(idsync.Failed)
 		case idsync.Blocked:
 			state = idsync.Blocked
+		case stateBusy:
+			busy = true
 		}
+	}
+	if busy {
+		return stateBusy
 	}
 	return string(state)
 }
 
 // report prints the views, and their errors on standard error, and
-// returns the exit code: 1 if a run failed, else the highest of 4 (stale
-// plan), 3 (blocked, or would block) and 0.
+// returns the exit code: 1 if a run failed, else the highest of 5
+// (busy), 4 (stale plan, on resume), 3 (blocked, or would block) and 0.
 func (c *cli) report(cmd string, o *opts, views []*view, mode idsync.Mode, state string, p paths) int {
 	code := exitOK
 	failed := false

@@ -10,43 +10,80 @@ import (
 
 var resumeCommand = &command{
 	name:    "resume",
-	args:    "RUN_ID [--store URL] [--work DIR] [--json]",
+	args:    "RUN_ID [--store URL] [--work DIR] [--wait] [--json]",
 	summary: "apply a blocked run's change set, exactly as it was reviewed",
 	detail: `
-The change set is applied only if the store has not changed since the run
-was planned; otherwise nothing is written and the exit code is 4 (stale
-plan): cancel the run and plan again.`,
+The change set applies to the store the run was planned against, which
+the run records: without --store, resume uses it (a PostgreSQL URL with a
+password asks for --store). It is applied only if that store has not
+changed since the run was planned; otherwise, or with --store naming
+another store, nothing is written and the exit code is 4 (stale plan):
+cancel the run and plan again. Exit code 5: another run of the connector
+is in progress (--wait waits for it).`,
 	nargs: [2]int{1, 1},
 	setFlags: func(fs *flag.FlagSet, o *opts) {
-		flagStore(fs, o)
+		flagRunStore(fs, o, "apply to")
 		flagWork(fs, o)
+		flagWait(fs, o)
 		flagJSON(fs, o, "the outcome")
 	},
 	run: func(c *cli, o *opts, args []string) error { return c.resume(o, args[0]) },
 }
 
+// flagRunStore is --store of the commands on a recorded run: its default
+// is the run's own store.
+func flagRunStore(fs *flag.FlagSet, o *opts, what string) {
+	fs.StringVar(&o.store, "store", "", "store `URL` to "+what+" (default: the store the run was planned against, else $IDSYNC_STORE or sqlite:./idsync.db)")
+}
+
+// runStoreURL returns the store of a command on run r: --store if given,
+// else the run's own store, else the default store (a run recorded by an
+// idsync that did not record its store).
+func runStoreURL(cmd string, o *opts, r *idsync.Run) (string, error) {
+	switch {
+	case o.store != "":
+		return o.store, nil
+	case r.StoreName == "":
+		return defaultStore(), nil
+	case hasPassword(r.StoreName):
+		return "", usagef(cmd, "run %s was planned against %s, whose password is not recorded: give it with --store", r.ID, r.StoreName)
+	}
+	return r.StoreName, nil
+}
+
 func (c *cli) resume(o *opts, id string) error {
-	if err := checkStoreURL(o.store); err != nil {
-		return err
-	}
 	// Find the run before opening (maybe creating) the store.
-	if _, err := idsync.New(nil, &idsync.Options{WorkDir: o.work}).LoadRun(id); err != nil {
+	planned, err := idsync.New(nil, &idsync.Options{WorkDir: o.work}).LoadRun(id)
+	if err != nil {
 		return err
 	}
-	store, err := openStore(c.ctx, o.store)
+	u, err := runStoreURL("resume", o, planned)
+	if err != nil {
+		return err
+	}
+	if err := checkStoreURL(u); err != nil {
+		return err
+	}
+	store, err := openStore(c.ctx, u)
 	if err != nil {
 		return err
 	}
 	defer store.close()
 	prog := c.newProgress(o)
-	engine := idsync.New(store, &idsync.Options{WorkDir: o.work, Logger: c.log, Progress: prog.callback()})
+	engine := c.newEngine(store, o, prog)
 	r, err := engine.Resume(c.ctx, id)
 	prog.stop()
 	if r == nil {
 		return err
 	}
-	p := paths{o.work, o.store}
-	if errors.Is(err, idsync.ErrStalePlan) {
+	p := paths{o.work, store.name}
+	var mismatch *idsync.StoreMismatchError
+	switch {
+	case errors.As(err, &mismatch) && mismatch.Planned == "mem:":
+		err = fmt.Errorf("%w\nthe mem: store it was planned against forgot everything when that idsync exited: nothing was written.\ndiscard the run with: %s", err, p.cancel(id))
+	case errors.As(err, &mismatch):
+		err = fmt.Errorf("%w\nnothing was written into %s.\napply it where it was planned: %s", err, store.name, paths{o.work, mismatch.Planned}.resume(id))
+	case errors.Is(err, idsync.ErrStalePlan):
 		err = fmt.Errorf("%w\nrun %s was planned against another state of the store: nothing was written.\ndiscard it with: %s\nthen plan again with 'idsync run'", err, id, p.cancel(id))
 	}
 	v := &view{name: r.Connector, run: r, err: err, summary: loadSummary(r)}
@@ -55,23 +92,50 @@ func (c *cli) resume(o *opts, id string) error {
 
 var cancelCommand = &command{
 	name:    "cancel",
-	args:    "RUN_ID [--work DIR] [--json]",
+	args:    "RUN_ID [--store URL] [--work DIR] [--wait] [--json]",
 	summary: "discard a blocked (or planned) run and its change set",
-	nargs:   [2]int{1, 1},
+	detail: `
+Cancel takes the connector's lock in the run's store (or --store), so that
+it never discards a change set that a resume is applying. Exit code 5:
+another run of the connector is in progress (--wait waits for it).`,
+	nargs: [2]int{1, 1},
 	setFlags: func(fs *flag.FlagSet, o *opts) {
+		flagRunStore(fs, o, "take the connector's lock in")
 		flagWork(fs, o)
+		flagWait(fs, o)
 		flagJSON(fs, o, "the outcome")
 	},
-	run: func(c *cli, o *opts, args []string) error {
-		engine := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: c.log})
-		r, err := engine.Cancel(c.ctx, args[0])
-		if err != nil {
+	run: func(c *cli, o *opts, args []string) error { return c.cancel(o, args[0]) },
+}
+
+func (c *cli) cancel(o *opts, id string) error {
+	planned, err := idsync.New(nil, &idsync.Options{WorkDir: o.work}).LoadRun(id)
+	if err != nil {
+		return err
+	}
+	// The run's store, for its lock; none when it is gone (mem:, a
+	// deleted file) or needs a password: cancel writes nothing there.
+	var store *openedStore
+	u := o.store
+	if u == "" && planned.StoreName != "" && !isMem(planned.StoreName) && !hasPassword(planned.StoreName) && storeExists(planned.StoreName) {
+		u = planned.StoreName
+	}
+	if u != "" {
+		if err := checkStoreURL(u); err != nil {
 			return err
 		}
-		if o.json {
-			return writeJSON(c.stdout, result([]*view{{name: r.Connector, run: r, summary: loadSummary(r)}}, r.Mode, string(r.State)))
+		if store, err = openStore(c.ctx, u); err != nil {
+			return err
 		}
-		fmt.Fprintf(c.stdout, "%s  run %s  %s: its change set is discarded, nothing was written\n", r.Connector, r.ID, styler(c.colour(o)).state(string(r.State)))
-		return nil
-	},
+		defer store.close()
+	}
+	r, err := c.newEngine(store, o, nil).Cancel(c.ctx, id)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return writeJSON(c.stdout, result([]*view{{name: r.Connector, run: r, summary: loadSummary(r)}}, r.Mode, string(r.State)))
+	}
+	fmt.Fprintf(c.stdout, "%s  run %s  %s: its change set is discarded, nothing was written\n", r.Connector, r.ID, styler(c.colour(o)).state(string(r.State)))
+	return nil
 }

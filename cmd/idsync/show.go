@@ -27,7 +27,7 @@ var showCommand = &command{
 		fs.BoolVar(&o.changes, "changes", false, "list the changes of the run's change set, old → new")
 		fs.IntVar(&o.limit, "limit", 0, "list at most `N` changes per entity type and association (0: all)")
 		flagWork(fs, o)
-		fs.StringVar(&o.store, "store", defaultStore(), "store `URL` to write in the resume command shown for a blocked run")
+		fs.StringVar(&o.store, "store", "", "store `URL` to write in the resume command shown for a blocked run that does not record its store (default $IDSYNC_STORE or sqlite:./idsync.db)")
 		flagJSON(fs, o, "the run (with --changes, its changes too)")
 	},
 	run: func(c *cli, o *opts, args []string) error { return c.show(o, args[0]) },
@@ -62,7 +62,11 @@ func (c *cli) show(o *opts, id string) error {
 		return writeJSON(c.stdout, res)
 	}
 	w := c.stdout
-	printView(w, v, paths{o.work, o.store}, styler(c.colour(o)), true)
+	store := o.store
+	if store == "" {
+		store = defaultStore()
+	}
+	printView(w, v, paths{o.work, store}, styler(c.colour(o)), true)
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  Started: %s", r.Started.Local().Format(time.DateTime))
 	if !r.Ended.IsZero() {
@@ -70,6 +74,9 @@ func (c *cli) show(o *opts, id string) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  Folder:  %s\n", r.Dir())
+	if r.StoreName != "" {
+		fmt.Fprintf(w, "  Store:   %s (identity %s)\n", r.StoreName, r.StoreID)
+	}
 	if r.State == idsync.Failed && r.Error != "" {
 		for _, line := range strings.Split(r.Error, "\n")[1:] {
 			fmt.Fprintln(w, "          "+strings.TrimSpace(line))

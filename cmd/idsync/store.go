@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -14,11 +15,73 @@ import (
 	"github.com/idsync/idsync/sync/sqlstore"
 )
 
-// openedStore is the store that --store names.
+// openedStore is the store that --store names. It holds the concrete
+// store, never a wrapper of it: a struct embedding idsync.Store would hide
+// the store's optional interfaces (Locker, SortedScanner, Identifier) from
+// the engine.
 type openedStore struct {
-	idsync.Store
+	store idsync.Store    // *sqlstore.Store or *memstore.Store
 	sql   *sqlstore.Store // nil for mem:
+	name  string          // the URL, canonical, password redacted: Options.StoreName
 	close func() error
+}
+
+// newEngine returns the engine of a command on store (nil for commands
+// that only read the work folder).
+func (c *cli) newEngine(store *openedStore, o *opts, prog *progress) *idsync.Engine {
+	eo := &idsync.Options{WorkDir: o.work, Logger: c.log, Progress: prog.callback(), WaitLock: o.wait}
+	if store == nil {
+		return idsync.New(nil, eo)
+	}
+	eo.StoreName = store.name
+	return idsync.New(store.store, eo)
+}
+
+// canonicalStoreURL returns the URL naming the same store from any
+// folder: a relative SQLite path is made absolute.
+func canonicalStoreURL(u string) string {
+	lower := strings.ToLower(u)
+	switch {
+	case strings.HasPrefix(lower, "sqlite:"):
+		p, query, hasQuery := strings.Cut(strings.TrimPrefix(u[len("sqlite:"):], "//"), "?")
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return u
+		}
+		if hasQuery {
+			abs += "?" + query
+		}
+		return "sqlite:" + abs
+	case isMem(lower), strings.Contains(lower, "://"), strings.HasPrefix(lower, "file:"):
+		return u
+	}
+	// A path ending in .db, .sqlite or .sqlite3.
+	if abs, err := filepath.Abs(u); err == nil {
+		return "sqlite:" + abs
+	}
+	return u
+}
+
+// storeExists reports whether the store that u names may exist: false for
+// a SQLite file that does not.
+func storeExists(u string) bool {
+	lower := strings.ToLower(u)
+	if !strings.HasPrefix(lower, "sqlite:") {
+		return true
+	}
+	p, _, _ := strings.Cut(strings.TrimPrefix(u[len("sqlite:"):], "//"), "?")
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// hasPassword reports whether a URL holds a password (shown redacted).
+func hasPassword(u string) bool {
+	pu, err := url.Parse(u)
+	if err != nil || pu.User == nil {
+		return false
+	}
+	_, ok := pu.User.Password()
+	return ok
 }
 
 // isMem reports whether url names the in-memory store.
@@ -47,14 +110,15 @@ func openStore(ctx context.Context, u string) (*openedStore, error) {
 	if err := checkStoreURL(u); err != nil {
 		return nil, err
 	}
+	name := redact(canonicalStoreURL(u))
 	if isMem(strings.ToLower(u)) {
-		return &openedStore{Store: memstore.New(), close: func() error { return nil }}, nil
+		return &openedStore{store: memstore.New(), name: "mem:", close: func() error { return nil }}, nil
 	}
 	s, err := sqlstore.Open(ctx, u, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &openedStore{Store: s, sql: s, close: s.Close}, nil
+	return &openedStore{store: s, sql: s, name: name, close: s.Close}, nil
 }
 
 // redact hides the password of a URL.

@@ -20,6 +20,7 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/idsync/idsync/connector/memconn"
 	"github.com/idsync/idsync/entitytype"
@@ -104,7 +105,7 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "HR_User u2: %s, hired %s, version %d\n", bob.Props["name"], bob.Props["hired"], bob.Version)
-	fmt.Fprintf(out, "HR_User u3 stored: %v; ops has u1: %v; fingerprint of HR: %s\n", cid, repo.HasLink("HR_Members", "ops", "u1"), fp)
+	fmt.Fprintf(out, "HR_User u3 stored: %v; ops has u1: %v; fingerprint of HR: %s\n", cid, repo.HasLink("HR_Members", "ops", "u1"), strings.Replace(fp, repo.id, "<repo>", 1))
 	return nil
 }
 

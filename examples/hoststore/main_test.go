@@ -20,7 +20,7 @@ next day: succeeded
   HR_Team    0 inserted, 0 updated, 0 deleted
   HR_Members 0 inserted, 1 deleted
 HR_User u2: Bob Stone-Martin, hired 2022-11-15, version 2
-HR_User u3 stored: false; ops has u1: true; fingerprint of HR: 2
+HR_User u3 stored: false; ops has u1: true; fingerprint of HR: <repo>/2
 `
 	if got := out.String(); got != want {
 		t.Errorf("output:\n%s\nwant:\n%s", got, want)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"iter"
@@ -25,7 +27,8 @@ type Resource struct {
 // methods: Resources, Links, Fingerprint and Apply. It implements none of
 // the optional interfaces, so the engine sorts what Repo scans (no
 // idsync.SortedScanner) and keeps runs of one connector apart with a lock
-// of its own process (no idsync.Locker).
+// of its own process (no idsync.Locker); runs record no store identity
+// (no idsync.Identifier), though its fingerprints include one.
 //
 // Apply is atomic through an undo log: it writes each change in place and
 // records how to revert it; if anything fails before the end, it replays
@@ -34,13 +37,20 @@ type Repo struct {
 	mu        gosync.RWMutex
 	resources map[string]map[string]*Resource // entity type → key → resource
 	links     map[string]map[idsync.Link]bool // association → links
-	applies   map[string]int                  // connector → successful Applies: its fingerprint
+	applies   map[string]int                  // connector → successful Applies
+	id        string                          // the repository's identity, part of every fingerprint
 	failAfter int                             // see FailAfter
 }
 
-// NewRepo returns an empty repository.
+// NewRepo returns an empty repository, with an identity of its own. A
+// host whose repository lives in a database keeps the identity there (a
+// row written when its schema is created), so that it survives restarts
+// and no other repository has it.
 func NewRepo() *Repo {
+	var id [16]byte
+	rand.Read(id[:])
 	return &Repo{
+		id:        hex.EncodeToString(id[:]),
 		resources: map[string]map[string]*Resource{},
 		links:     map[string]map[idsync.Link]bool{},
 		applies:   map[string]int{},
@@ -122,12 +132,18 @@ func (r *Repo) Links(ctx context.Context, a *entitytype.Association) iter.Seq2[i
 	}
 }
 
-// Fingerprint implements idsync.Store: the number of successful Applies
-// of the connector.
+// Fingerprint implements idsync.Store: the repository's identity and the
+// number of successful Applies of the connector, so that a plan made
+// against another repository never applies to this one.
 func (r *Repo) Fingerprint(ctx context.Context, connector string) (string, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return strconv.Itoa(r.applies[connector]), nil
+	return r.fingerprint(connector), nil
+}
+
+// fingerprint is Fingerprint, with r.mu held.
+func (r *Repo) fingerprint(connector string) string {
+	return r.id + "/" + strconv.Itoa(r.applies[connector])
 }
 
 // errInjected is the failure that FailAfter injects.
@@ -141,7 +157,7 @@ var errInjected = errors.New("hoststore: injected failure")
 func (r *Repo) Apply(ctx context.Context, cs *idsync.ChangeSet) (err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if fp := strconv.Itoa(r.applies[cs.Connector()]); fp != cs.Fingerprint() {
+	if fp := r.fingerprint(cs.Connector()); fp != cs.Fingerprint() {
 		return fmt.Errorf("%w: fingerprint %s, planned at %s", idsync.ErrStalePlan, fp, cs.Fingerprint())
 	}
 

@@ -5,6 +5,8 @@ package memstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"iter"
@@ -27,6 +29,7 @@ type Store struct {
 	links     map[string]map[idsync.Link]struct{}     // association → links
 	versions  map[string]uint64                       // connector → fingerprint
 	locks     map[string]bool
+	identity  string // random, made by New
 
 	failAfter int
 }
@@ -40,9 +43,13 @@ func (s *Store) FailAfter(n int) {
 	s.mu.Unlock()
 }
 
-// New returns an empty store.
+// New returns an empty store, with an identity of its own: no other
+// store's fingerprints equal its.
 func New() *Store {
+	var id [16]byte
+	rand.Read(id[:])
 	return &Store{
+		identity:  "mem-" + hex.EncodeToString(id[:]),
 		resources: map[string]map[string]map[string]string{},
 		links:     map[string]map[idsync.Link]struct{}{},
 		versions:  map[string]uint64{},
@@ -109,12 +116,23 @@ func (s *Store) SortedLinks(ctx context.Context, a *entitytype.Association) iter
 	}
 }
 
-// Fingerprint implements idsync.Store.
+// Fingerprint implements idsync.Store: the store's identity and the
+// number of changes of the connector's state, "mem-<hex>/0" for a
+// connector never applied.
 func (s *Store) Fingerprint(ctx context.Context, connector string) (string, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return strconv.FormatUint(s.versions[connector], 10), nil
+	return s.fingerprint(connector), nil
 }
+
+// fingerprint is Fingerprint, with s.mu held.
+func (s *Store) fingerprint(connector string) string {
+	return s.identity + "/" + strconv.FormatUint(s.versions[connector], 10)
+}
+
+// Identity implements idsync.Identifier: it is made by New, and lives as
+// long as the store.
+func (s *Store) Identity(ctx context.Context) (string, error) { return s.identity, nil }
 
 // Lock implements idsync.Locker.
 func (s *Store) Lock(ctx context.Context, connector string) (func(), error) {
@@ -143,7 +161,7 @@ var errInjected = errors.New("memstore: injected failure")
 func (s *Store) Apply(ctx context.Context, cs *idsync.ChangeSet) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if fp := strconv.FormatUint(s.versions[cs.Connector()], 10); fp != cs.Fingerprint() {
+	if fp := s.fingerprint(cs.Connector()); fp != cs.Fingerprint() {
 		return fmt.Errorf("%w: fingerprint %s, planned against %s", idsync.ErrStalePlan, fp, cs.Fingerprint())
 	}
 	writes := 0

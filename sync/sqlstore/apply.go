@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	idsync "github.com/idsync/idsync/sync"
@@ -28,11 +27,14 @@ import (
 // are stored, drops the index of links by target (an initial load,
 // typically): maintaining it would cost more than inserting the links.
 // LinksTo builds it again when it is first called.
+//
+// A SQLite error about the database file (read-only, disk full) is a
+// *FileError naming the file and the likely cause.
 func (s *Store) Apply(ctx context.Context, cs *idsync.ChangeSet) error {
 	if s.dialect == Postgres {
 		return s.applyPostgres(ctx, cs)
 	}
-	return s.applySQLite(ctx, cs)
+	return fileError(s.path, s.applySQLite(ctx, cs))
 }
 
 // writeCounter counts the changes written, checks ctx now and then, and
@@ -87,9 +89,9 @@ func (t sqlTx) queryRow(ctx context.Context, query string, args ...any) interfac
 // bump the connector's fingerprint, then number the change set's entity
 // types and associations.
 func (s *Store) begin(ctx context.Context, tx execer, cs *idsync.ChangeSet) (types, assocs map[string]int64, err error) {
-	planned, err := strconv.ParseInt(cs.Fingerprint(), 10, 64)
+	planned, err := s.parseFingerprint(cs.Fingerprint())
 	if err != nil {
-		return nil, nil, staleError("fingerprint %q was not made by this store", cs.Fingerprint())
+		return nil, nil, err
 	}
 	if _, err := tx.exec(ctx, s.q("INSERT INTO idsync_connectors (name, version) VALUES (?, 0) ON CONFLICT (name) DO NOTHING"), cs.Connector()); err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: apply: %w", err)
@@ -103,7 +105,7 @@ func (s *Store) begin(ctx context.Context, tx execer, cs *idsync.ChangeSet) (typ
 		if err := tx.queryRow(ctx, s.q("SELECT version FROM idsync_connectors WHERE name = ?"), cs.Connector()).Scan(&cur); err != nil {
 			return nil, nil, fmt.Errorf("sqlstore: apply: %w", err)
 		}
-		return nil, nil, staleError("%s has fingerprint %d, the change set was planned against %s", cs.Connector(), cur, cs.Fingerprint())
+		return nil, nil, staleError("%s has fingerprint %s, the change set was planned against %s", cs.Connector(), s.fingerprint(cur), cs.Fingerprint())
 	}
 	types = map[string]int64{}
 	for _, e := range cs.EntityTypes() {

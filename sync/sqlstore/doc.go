@@ -1,8 +1,9 @@
 // Package sqlstore is an [idsync.Store] on a SQL database: SQLite, embedded
 // and the default (a file path is all it needs), or PostgreSQL for real
-// deployments. It implements [idsync.SortedScanner] and [idsync.Locker],
-// and has query methods (List, Get, LinksFrom, LinksTo, Associations) for a
-// host that shows or verifies what a synchronization stored.
+// deployments. It implements [idsync.SortedScanner], [idsync.Locker] and
+// [idsync.Identifier], and has query methods (List, Get, LinksFrom,
+// LinksTo, Associations) for a host that shows or verifies what a
+// synchronization stored.
 //
 //	store, err := sqlstore.Open(ctx, "sqlite:./idsync.db", nil)
 //	if err != nil { ... }
@@ -22,7 +23,7 @@
 // # Drivers
 //
 // SQLite is reached through modernc.org/sqlite (pure Go, no cgo), with the
-// write-ahead log, synchronous commits, a busy timeout, and write
+// write-ahead log (turned on once by Open), synchronous commits, a busy timeout, and write
 // transactions that take the write lock as they begin. PostgreSQL is
 // reached through github.com/jackc/pgx/v5: its database/sql driver for
 // queries, and pgx itself for COPY when applying.
@@ -39,7 +40,8 @@
 //	idsync_resources    (type_id, key, props)            PRIMARY KEY (type_id, key)
 //	idsync_links        (assoc_id, source, target)       PRIMARY KEY (assoc_id, source, target)
 //	                                                     and an index (assoc_id, target, source)
-//	idsync_connectors   (name, version)                  the fingerprints
+//	idsync_connectors   (name, version)                  the fingerprints' versions
+//	idsync_store        (id, identity)                   one row: the store's identity
 //	idsync_runs         (id, connector, state, data)     run records (SaveRun, LoadRun)
 //
 // A resource is one row whose props column holds its non-null canonical
@@ -53,6 +55,13 @@
 // others untouched, including properties that no mapping covers. The JSON
 // stays readable for a person or a report: json_extract(props, '$.name')
 // on SQLite, props->>'name' on PostgreSQL.
+//
+// A fingerprint is the store's identity and the connector's version,
+// "<identity>/<version>": the identity is made once, when the schema is
+// created (migration 2), so a plan made against one database (one
+// PostgreSQL schema) never applies to another, while the database
+// reopened, by this process or another, is the same store. A copy of a
+// SQLite file, or a restored dump, is the same store as the original.
 //
 // Keys sort bytewise, as the engine needs (Go string order): SQLite's
 // default BINARY collation, and COLLATE "C" on PostgreSQL's key columns.

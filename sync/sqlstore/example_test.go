@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/idsync/idsync/connector/memconn"
 	"github.com/idsync/idsync/entitytype"
@@ -68,13 +69,15 @@ func Example() {
 	fmt.Println("groups of U2:", groups)
 	members, _ := store.LinksFrom(ctx, "Members", "all")
 	fmt.Println("members of all:", members)
+	// The fingerprint is the store's identity and the connector's version.
 	fp, _ := store.Fingerprint(ctx, "HR")
-	fmt.Println("fingerprint:", fp)
+	id, _ := store.Identity(ctx)
+	fmt.Println("fingerprint:", strings.TrimPrefix(fp, id))
 	// Output:
 	// run: succeeded
 	// U1 Ann
 	// U2 Bob
 	// groups of U2: [admins all]
 	// members of all: [U1 U2]
-	// fingerprint: 1
+	// fingerprint: /1
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -32,6 +33,12 @@ func (b backend) open(t testing.TB, url string, opts *sqlstore.Options) *sqlstor
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// fpOf returns the fingerprint of version v of a connector in s.
+func fpOf(s *sqlstore.Store, v int) string {
+	id, _ := s.Identity(context.Background())
+	return id + "/" + strconv.Itoa(v)
 }
 
 // fresh opens a store on a new, empty database.

@@ -203,6 +203,11 @@ func (s *Store) Associations(ctx context.Context, entityType string) ([]Associat
 // own write), replacing all its properties; it changes the connector's
 // fingerprint, so that plans made before are stale.
 func (s *Store) Put(ctx context.Context, connector, entityType, key string, props map[string]string) (err error) {
+	defer func() {
+		if s.dialect == SQLite {
+			err = fileError(s.path, err)
+		}
+	}()
 	var enc propsEncoder
 	enc.reset()
 	for _, name := range slices.Sorted(maps.Keys(props)) {

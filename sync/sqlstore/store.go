@@ -51,7 +51,8 @@ var (
 )
 
 // Store is an [idsync.Store] on a SQL database: SQLite or PostgreSQL. It
-// also implements [idsync.SortedScanner] and [idsync.Locker], and has
+// also implements [idsync.SortedScanner], [idsync.Locker] and
+// [idsync.Identifier], and has
 // query methods for a host that shows or verifies what is stored. A Store
 // is safe for concurrent use.
 type Store struct {
@@ -66,6 +67,8 @@ type Store struct {
 	path string
 	// PostgreSQL: the schema, which scopes the advisory locks.
 	schema string
+	// identity is the store's, from idsync_store: fingerprints include it.
+	identity string
 
 	mu    gosync.Mutex
 	locks map[string]bool // connectors locked in this process
@@ -84,6 +87,11 @@ type Store struct {
 //
 // A SQLite URL may carry driver parameters after "?", such as
 // "_pragma=cache_size(-200000)". Close releases the database.
+//
+// Several processes may open one new SQLite file at once: one creates
+// the schema, the others wait for it. A SQLite error about the file (it
+// cannot be opened or created, is read-only, the disk is full) is a
+// *FileError naming the file and the likely cause.
 func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	dialect, dsn, err := parseURL(url)
 	if err != nil {
@@ -100,9 +108,15 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	if dialect == SQLite {
 		db.SetMaxIdleConns(8)
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := retryBusy(ctx, func() error { return db.PingContext(ctx) }); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlstore: open %s: %w", redact(url), err)
+		return nil, openError(url, err)
+	}
+	if dialect == SQLite {
+		if err := setWAL(ctx, db); err != nil {
+			db.Close()
+			return nil, openError(url, err)
+		}
 	}
 	s, err := New(ctx, db, dialect, opts)
 	if err != nil {
@@ -140,8 +154,17 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, opts *Options) (*Stor
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
+	if err := db.QueryRowContext(ctx, "SELECT identity FROM idsync_store WHERE id = 1").Scan(&s.identity); err != nil {
+		return nil, fmt.Errorf("sqlstore: store identity: %w", err)
+	}
 	return s, nil
 }
+
+// Identity implements idsync.Identifier: the store's identity, made once
+// when its schema was created (a row of idsync_store) and read by Open.
+// Every database (every PostgreSQL schema) has its own; a copy of a
+// SQLite file has the same one as the file it copies.
+func (s *Store) Identity(ctx context.Context) (string, error) { return s.identity, nil }
 
 // DB returns the store's database, for the host's own queries.
 func (s *Store) DB() *sql.DB { return s.db }
@@ -214,13 +237,16 @@ func sqlitePath(p, query string) (Dialect, string, error) {
 }
 
 // sqliteParams are the driver parameters every SQLite connection gets:
-// WAL (readers never block the writer, and a crash loses no committed
-// transaction), full synchronous commits, a busy timeout instead of
+// full synchronous commits, a busy timeout instead of
 // immediate SQLITE_BUSY errors, write transactions that take the write
 // lock when they begin, a larger page cache for bulk applies, and a WAL
-// file cut back to 64 MiB after a bulk apply is checkpointed.
+// file cut back to 64 MiB after a bulk apply is checkpointed. Open turns
+// on WAL, the write-ahead log (readers never block the writer, and a crash
+// loses no committed transaction), once, in the file: not as a parameter
+// of every connection, since a connection turning it on while another
+// process does fails with SQLITE_BUSY at once, whatever the busy timeout.
 var sqliteParams = url.Values{
-	"_pragma": {"busy_timeout(30000)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-65536)", "journal_size_limit(67108864)"},
+	"_pragma": {"busy_timeout(30000)", "synchronous(FULL)", "cache_size(-65536)", "journal_size_limit(67108864)"},
 	"_txlock": {"immediate"},
 }
 
@@ -282,12 +308,14 @@ func migrationsFor(d Dialect) ([]migration, error) {
 
 // SchemaVersion is the schema version that this version of the package
 // creates and reads.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrate brings the schema to SchemaVersion. It reads the version first
 // without locking anything, so that opening an up-to-date database never
 // waits for a writer; it migrates in one transaction, serialized with
-// other processes migrating the same database.
+// other processes migrating the same database (on SQLite, BEGIN IMMEDIATE
+// with a busy timeout; on PostgreSQL, an advisory lock), that reads the
+// version again under the lock.
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := migrationsFor(s.dialect)
 	if err != nil {
@@ -296,7 +324,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	if len(ms) != SchemaVersion {
 		return fmt.Errorf("sqlstore: %d migrations embedded for %s, want %d", len(ms), s.dialect, SchemaVersion)
 	}
-	v, err := s.schemaVersion(ctx, s.db)
+	var v int
+	err = retryBusy(ctx, func() (err error) { v, err = s.schemaVersion(ctx, s.db); return err })
 	if err != nil {
 		return err
 	}
@@ -306,7 +335,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	if v == SchemaVersion {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	var tx migrator
+	if s.dialect == SQLite {
+		tx, err = beginSQLiteMigration(ctx, s.db)
+	} else {
+		tx, err = s.db.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
@@ -338,6 +372,15 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	return nil
+}
+
+// migrator is the transaction that migrates: a *sql.Tx, or on SQLite a
+// *sqliteMigrator.
+type migrator interface {
+	queryer
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	Commit() error
+	Rollback() error
 }
 
 type queryer interface {
@@ -383,15 +426,35 @@ func (s *Store) q(query string) string {
 	return b.String()
 }
 
-// Fingerprint implements idsync.Store: it is the number of changes of the
-// connector's state (Applies and Puts), "0" for a connector never applied.
+// Fingerprint implements idsync.Store: it is the store's identity and the
+// number of changes of the connector's state (Applies and Puts),
+// "<identity>/0" for a connector never applied.
 func (s *Store) Fingerprint(ctx context.Context, connector string) (string, error) {
 	var v int64
 	err := s.db.QueryRowContext(ctx, s.q("SELECT version FROM idsync_connectors WHERE name = ?"), connector).Scan(&v)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("sqlstore: fingerprint of %s: %w", connector, err)
 	}
-	return strconv.FormatInt(v, 10), nil
+	return s.fingerprint(v), nil
+}
+
+// fingerprint returns the fingerprint of a connector's version.
+func (s *Store) fingerprint(version int64) string {
+	return s.identity + "/" + strconv.FormatInt(version, 10)
+}
+
+// parseFingerprint returns the version of a fingerprint of this store, or
+// an error matching idsync.ErrStalePlan for a fingerprint of another.
+func (s *Store) parseFingerprint(fp string) (int64, error) {
+	id, num, ok := strings.Cut(fp, "/")
+	if !ok || id != s.identity {
+		return 0, staleError("fingerprint %q was not made by this store (identity %s): the change set was planned against another store", fp, s.identity)
+	}
+	v, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		return 0, staleError("fingerprint %q was not made by this store", fp)
+	}
+	return v, nil
 }
 
 // staleError returns an error matching idsync.ErrStalePlan.

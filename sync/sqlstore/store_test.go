@@ -47,11 +47,11 @@ func TestApplyScanAndQuery(t *testing.T) {
 
 		fp, err := s.Fingerprint(ctx, "HR")
 		require.NoError(t, err)
-		assert.Equal(t, "0", fp, "a connector never applied")
+		assert.Equal(t, fpOf(s, 0), fp, "a connector never applied")
 
 		apply(t, s, m, day1.extraction())
 		st := readState(t, s, "HR")
-		assert.Equal(t, "1", st.fp)
+		assert.Equal(t, fpOf(s, 1), st.fp)
 		assert.Equal(t, map[string][]string{"U1": {"U1", "Ann", "ann@example.com"}, "U2": {"U2", "Bob", ""}, "U3": {"U3", "Cid", "cid@example.com"}}, st.users)
 		assert.Equal(t, []idsync.Link{{Source: "G1", Target: "U1"}, {Source: "G1", Target: "U2"}, {Source: "G1", Target: "U3"}, {Source: "G2", Target: "U3"}}, st.members)
 
@@ -111,17 +111,17 @@ func TestApplyScanAndQuery(t *testing.T) {
 		assert.EqualValues(t, 2, cs.EntityTypes()[0].Updated)
 		assert.EqualValues(t, 1, cs.EntityTypes()[0].Deleted)
 		st = readState(t, s, "HR")
-		assert.Equal(t, "2", st.fp)
+		assert.Equal(t, fpOf(s, 2), st.fp)
 		assert.Equal(t, map[string][]string{"U1": {"U1", "Ann", "ann@new.example.com"}, "U2": {"U2", "Bob", "bob@example.com"}, "U4": {"U4", "Dan", ""}}, st.users)
 		assert.Equal(t, []idsync.Link{{Source: "G1", Target: "U1"}, {Source: "G1", Target: "U2"}, {Source: "G2", Target: "U4"}}, st.members)
 
 		// The same data again: an empty change set still bumps the
 		// fingerprint, like memstore.
 		apply(t, s, m, day2.extraction())
-		assert.Equal(t, "3", readState(t, s, "HR").fp)
+		assert.Equal(t, fpOf(s, 3), readState(t, s, "HR").fp)
 		fp, err = s.Fingerprint(ctx, "other")
 		require.NoError(t, err)
-		assert.Equal(t, "0", fp, "fingerprints are per connector")
+		assert.Equal(t, fpOf(s, 0), fp, "fingerprints are per connector")
 	})
 }
 
@@ -143,7 +143,10 @@ func TestSameAsMemstore(t *testing.T) {
 		for i, d := range days {
 			apply(t, s, m, d.extraction())
 			apply(t, mem, m, d.extraction())
-			assert.Equal(t, readState(t, mem, "HR"), readState(t, s, "HR"), "day %d", i+1)
+			want, got := readState(t, mem, "HR"), readState(t, s, "HR")
+			// Fingerprints: the same versions, in two stores.
+			want.fp, got.fp = want.fp[strings.LastIndex(want.fp, "/"):], got.fp[strings.LastIndex(got.fp, "/"):]
+			assert.Equal(t, want, got, "day %d", i+1)
 		}
 	})
 }

@@ -8,18 +8,47 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"testing"
 
 	idsync "github.com/idsync/idsync/sync"
 	"github.com/idsync/idsync/sync/storetest"
 )
 
-// harness runs the storetest conformance kit on new stores made by open.
+// harness runs the storetest conformance kit on new stores at the URLs
+// that newURL makes; it reopens a store at its URL.
 type harness struct {
-	open func(t *testing.T) *Store
+	newURL func(t *testing.T) string
+	urls   *gosync.Map // *Store → its URL
 }
 
-func (h harness) NewStore(t *testing.T) idsync.Store { return h.open(t) }
+func newHarness(newURL func(t *testing.T) string) harness {
+	return harness{newURL: newURL, urls: new(gosync.Map)}
+}
+
+func (h harness) open(t *testing.T, url string) *Store {
+	s, err := Open(context.Background(), url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	h.urls.Store(s, url)
+	return s
+}
+
+func (h harness) NewStore(t *testing.T) idsync.Store { return h.open(t, h.newURL(t)) }
+
+// Reopen implements storetest.Reopener: it closes s and opens its URL.
+func (h harness) Reopen(t *testing.T, s idsync.Store) idsync.Store {
+	url, ok := h.urls.LoadAndDelete(s)
+	if !ok {
+		t.Fatal("harness: Reopen of a store it did not open")
+	}
+	if err := s.(*Store).Close(); err != nil {
+		t.Fatal(err)
+	}
+	return h.open(t, url.(string))
+}
 
 func (harness) FailAfter(s idsync.Store, n int) bool {
 	s.(*Store).failAfter.Store(int64(n))
@@ -27,14 +56,9 @@ func (harness) FailAfter(s idsync.Store, n int) bool {
 }
 
 func TestStoretestSQLite(t *testing.T) {
-	storetest.Run(t, harness{func(t *testing.T) *Store {
-		s, err := Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "idsync.db"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}})
+	storetest.Run(t, newHarness(func(t *testing.T) string {
+		return "sqlite:" + filepath.Join(t.TempDir(), "idsync.db")
+	}))
 }
 
 func TestStoretestPostgres(t *testing.T) {
@@ -50,7 +74,7 @@ func TestStoretestPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { admin.Close() })
-	storetest.Run(t, harness{func(t *testing.T) *Store {
+	storetest.Run(t, newHarness(func(t *testing.T) string {
 		// A schema of its own for each store.
 		var b [6]byte
 		rand.Read(b[:])
@@ -62,14 +86,7 @@ func TestStoretestPostgres(t *testing.T) {
 		if strings.Contains(dsn, "?") {
 			sep = "&"
 		}
-		s, err := Open(context.Background(), dsn+sep+"search_path="+schema, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			s.Close()
-			admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		})
-		return s
-	}})
+		t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE") }) // after the stores' Close
+		return dsn + sep + "search_path=" + schema
+	}))
 }

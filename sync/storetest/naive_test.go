@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/idsync/idsync/entitytype"
@@ -22,6 +23,7 @@ import (
 // that the kit catches it.
 type naive struct {
 	bug string
+	id  string // the store's identity
 
 	mu        gosync.Mutex
 	res       map[string]map[string]map[string]string // entity type → key → property → value
@@ -31,8 +33,11 @@ type naive struct {
 	failAfter int
 }
 
+// naiveStores numbers the naive stores, for their identities.
+var naiveStores atomic.Int64
+
 func newNaive(bug string) *naive {
-	return &naive{bug: bug, res: map[string]map[string]map[string]string{}, links: map[string]map[idsync.Link]bool{},
+	return &naive{bug: bug, id: "naive" + strconv.FormatInt(naiveStores.Add(1), 10), res: map[string]map[string]map[string]string{}, links: map[string]map[idsync.Link]bool{},
 		versions: map[string]int{}, locks: map[string]bool{}}
 }
 
@@ -139,7 +144,28 @@ func (s *naive) SortedLinks(ctx context.Context, a *entitytype.Association) iter
 func (s *naive) Fingerprint(ctx context.Context, connector string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return connector + "@" + strconv.Itoa(s.versions[connector]), nil
+	return s.fingerprint(connector), nil
+}
+
+func (s *naive) fingerprint(connector string) string {
+	fp := connector + "@" + strconv.Itoa(s.versions[connector])
+	if s.bug == "noidentity" { // a bare counter: the same in every store
+		return fp
+	}
+	return s.id + "/" + fp
+}
+
+// reopen returns the store on the same data, as a process that restarts
+// sees it: a new identity with the bug "reopenid".
+func (s *naive) reopen() *naive {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := newNaive(s.bug)
+	if s.bug != "reopenid" {
+		r.id = s.id
+	}
+	r.res, r.links, r.versions, r.failAfter = s.res, s.links, s.versions, s.failAfter
+	return r
 }
 
 func (s *naive) Lock(ctx context.Context, connector string) (func(), error) {
@@ -166,7 +192,7 @@ var errNaiveInjected = errors.New("naive: injected failure")
 
 func (s *naive) Apply(ctx context.Context, cs *idsync.ChangeSet) error {
 	s.mu.Lock()
-	fp := cs.Connector() + "@" + strconv.Itoa(s.versions[cs.Connector()])
+	fp := s.fingerprint(cs.Connector())
 	if s.bug == "racycheck" { // checks the fingerprint apart from the writes
 		s.mu.Unlock()
 		time.Sleep(100 * time.Millisecond)

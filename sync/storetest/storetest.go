@@ -23,6 +23,13 @@
 //   - FingerprintChangesOnEveryWriteOnly: reads, scans and plans leave the
 //     fingerprint alone; every successful Apply of the connector changes
 //     it to a value never seen before; a failed or stale Apply does not.
+//   - FingerprintIsPerStore: two fresh stores never give a connector the
+//     same fingerprint (it includes the store's identity), and a plan
+//     made against one is refused by the other with an error matching
+//     [idsync.ErrStalePlan], through Store.Apply and Engine.Resume (a
+//     [*idsync.StoreMismatchError] for an [idsync.Identifier]); with a
+//     [Reopener] harness, a reopened store gives the same fingerprints and
+//     identity, and applies the plans made before it was reopened.
 //   - StalePlanIsRefused: a plan made before the store changed is refused
 //     with an error matching [idsync.ErrStalePlan], through Engine.Resume
 //     and through Store.Apply, and writes nothing; of concurrent Applies of
@@ -56,6 +63,9 @@
 //		storetest.Run(t, harness{db: openTestDB(t)})
 //	}
 //
+// A harness that can reopen a store (close it and open it again on the
+// same data) implements [Reopener] too.
+//
 // The kit synchronizes the connectors and entity types of [Models]; a host
 // whose store needs its schema declared in advance creates it from them.
 // Run it with -race: several clauses are concurrent.
@@ -70,8 +80,10 @@ import (
 
 // Harness creates the stores that the kit checks.
 type Harness interface {
-	// NewStore returns a new, empty store. The kit calls it once per
-	// subtest; a store holding anything at first fails the kit.
+	// NewStore returns a new, empty store: a store of its own, not
+	// another handle on one returned before. The kit calls it once per
+	// subtest, twice in FingerprintIsPerStore; a store holding anything
+	// at first fails the kit.
 	NewStore(t *testing.T) idsync.Store
 
 	// FailAfter arms s, a store that NewStore returned, so that its Apply
@@ -99,6 +111,7 @@ func Run(t *testing.T, h Harness) {
 		{"UnmappedPropertiesSurvive", testUnmappedPropertiesSurvive},
 		{"ApplyIsAtomic", testApplyIsAtomic},
 		{"FingerprintChangesOnEveryWriteOnly", testFingerprintChangesOnEveryWriteOnly},
+		{"FingerprintIsPerStore", testFingerprintIsPerStore},
 		{"StalePlanIsRefused", testStalePlanIsRefused},
 		{"ConflictingChangeIsRefused", testConflictingChangeIsRefused},
 		{"SortedScansAreSorted", testSortedScansAreSorted},

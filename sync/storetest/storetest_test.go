@@ -18,6 +18,8 @@ type naiveHarness struct {
 
 func (h naiveHarness) NewStore(t *testing.T) idsync.Store { return newNaive(h.bug) }
 
+func (h naiveHarness) Reopen(t *testing.T, s idsync.Store) idsync.Store { return s.(*naive).reopen() }
+
 func (h naiveHarness) FailAfter(s idsync.Store, n int) bool {
 	if !h.faults {
 		return false
@@ -59,6 +61,8 @@ func TestKitCatchesBugs(t *testing.T) {
 		{"nostalecheck", "StalePlanIsRefused", false},
 		{"racycheck", "StalePlanIsRefused", false},
 		{"fpchanges", "FingerprintChangesOnEveryWriteOnly", false},
+		{"noidentity", "FingerprintIsPerStore", false},
+		{"reopenid", "FingerprintIsPerStore", false},
 		{"collation", "SortedScansAreSorted", false},
 		{"linkconcat", "SortedScansAreSorted", false},
 		{"dropunmapped", "UnmappedPropertiesSurvive", false},

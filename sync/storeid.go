@@ -1,0 +1,84 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// StoreMismatchError refuses to resume a run in another store than the
+// one it was planned against: nothing was written. It matches
+// [ErrStalePlan].
+type StoreMismatchError struct {
+	// RunID is the run refused.
+	RunID string
+	// Planned and PlannedID are the name (Options.StoreName) and the
+	// identity of the store the run was planned against.
+	Planned, PlannedID string
+	// Store and StoreID are those of the store it was to apply to.
+	Store, StoreID string
+}
+
+func (e *StoreMismatchError) Error() string {
+	return fmt.Sprintf("idsync: stale plan: run %s was planned against store %s, not %s: it applies only there",
+		e.RunID, storeLabel(e.Planned, e.PlannedID), storeLabel(e.Store, e.StoreID))
+}
+
+// Unwrap returns ErrStalePlan.
+func (e *StoreMismatchError) Unwrap() error { return ErrStalePlan }
+
+// storeLabel names a store by its name and identity.
+func storeLabel(name, id string) string {
+	if name == "" {
+		return "(identity " + id + ")"
+	}
+	return name + " (identity " + id + ")"
+}
+
+// storeIdentity returns the store's identity if it is an Identifier, or "".
+func (e *Engine) storeIdentity(ctx context.Context) (string, error) {
+	s, ok := e.store.(Identifier)
+	if !ok {
+		return "", nil
+	}
+	id, err := s.Identity(ctx)
+	if err != nil {
+		return "", fmt.Errorf("idsync: store identity: %w", err)
+	}
+	return id, nil
+}
+
+// checkStore refuses a run planned against another store than the
+// engine's, if both identities are known; the fingerprint check refuses it
+// in any case, since fingerprints include the identity.
+func (e *Engine) checkStore(ctx context.Context, run *Run) error {
+	if run.StoreID == "" {
+		return nil
+	}
+	id, err := e.storeIdentity(ctx)
+	if err != nil || id == "" || id == run.StoreID {
+		return err
+	}
+	return &StoreMismatchError{RunID: run.ID, Planned: run.StoreName, PlannedID: run.StoreID, Store: e.opts.StoreName, StoreID: id}
+}
+
+// lock takes the connector's lock (see tryLock); with Options.WaitLock, it
+// tries again, less and less often, while another run holds it.
+func (e *Engine) lock(ctx context.Context, name string) (func(), error) {
+	wait := 20 * time.Millisecond
+	for {
+		unlock, err := e.tryLock(ctx, name)
+		if err == nil || !e.opts.WaitLock || !errors.Is(err, ErrBusy) {
+			return unlock, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w; stopped waiting for it: %w", err, context.Cause(ctx))
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
