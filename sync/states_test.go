@@ -259,12 +259,6 @@ func TestIncrementalWithCommands(t *testing.T) {
 	assert.False(t, store.HasLink("SAB_Members", "G1", "U2"))
 }
 
-func mustExport(t *testing.T, c *memconn.Connector) memconn.Extraction {
-	ext, err := c.Export(context.Background(), "")
-	require.NoError(t, err)
-	return ext.(*memconn.Snapshot).Extraction
-}
-
 func TestCancelledContextWritesNothing(t *testing.T) {
 	eng, store := newEngine(t)
 	conn := memconn.New(open(sabModel()))

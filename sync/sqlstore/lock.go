@@ -5,9 +5,13 @@ import (
 	"crypto/sha256"
 	"database/sql/driver"
 	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"path/filepath"
 	gosync "sync"
 
+	"github.com/idsync/idsync/internal/flock"
 	idsync "github.com/idsync/idsync/sync"
 )
 
@@ -89,4 +93,18 @@ func (s *Store) lockPostgres(ctx context.Context, connector string) (func(), err
 			conn.Close()
 		})
 	}, nil
+}
+
+// lockFile takes the exclusive lock of the connector's file in dir (see
+// package internal/flock), without waiting.
+func lockFile(dir, connector string) (func(), error) {
+	h := sha256.Sum256([]byte(connector))
+	unlock, err := flock.TryLock(filepath.Join(dir, hex.EncodeToString(h[:12])+".lock"), connector)
+	if errors.Is(err, flock.ErrLocked) {
+		return nil, fmt.Errorf("%w: %s (locked by another process: %v)", idsync.ErrBusy, connector, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: lock %s: %w", connector, err)
+	}
+	return unlock, nil
 }
