@@ -20,6 +20,12 @@
 //     runs, and a delta never deletes anything by its absence.
 //   - [BytesTable], on a table: rows returned without copying. Without it,
 //     the engine reads rows with Read.
+//   - [Rereader], on a table: a row read again at its offset. Without it,
+//     the keyed diff of two snapshots reads a table through once more to
+//     fetch the rows it compares exactly.
+//   - [Sizer], on a table: its size in bytes, which with a Rereader's
+//     Offset tells how much of it was read, for progress. Without it,
+//     progress counts rows with no total.
 //
 // Reference connectors: csvconn (a folder of CSV files), xlsxconn (XLSX
 // workbooks), memconn (records given in Go, for tests). Package
@@ -147,12 +153,15 @@ func CommandColumn(t Table) string {
 }
 
 // Delta returns t as a [DeltaTable] whose commands are in column. The
-// result keeps t's optional abilities: it is a [BytesTable] if t is one.
+// result keeps t's optional abilities: it is a [BytesTable] if t is one,
+// and its Offset, ReadAt and Size are t's (-1, "cannot tell", where t
+// lacks them).
 func Delta(t Table, column string) Table {
+	d := delta{t, column}
 	if bt, ok := t.(BytesTable); ok {
-		return bytesDelta{bt, column}
+		return bytesDelta{d, bt}
 	}
-	return delta{t, column}
+	return d
 }
 
 type delta struct {
@@ -162,12 +171,33 @@ type delta struct {
 
 func (d delta) CommandColumn() string { return d.column }
 
-type bytesDelta struct {
-	BytesTable
-	column string
+func (d delta) Offset() int64 {
+	if r, ok := d.Table.(Rereader); ok {
+		return r.Offset()
+	}
+	return -1
 }
 
-func (d bytesDelta) CommandColumn() string { return d.column }
+func (d delta) ReadAt(offset int64) ([]string, error) {
+	if r, ok := d.Table.(Rereader); ok {
+		return r.ReadAt(offset)
+	}
+	return nil, errors.New("connector: the table cannot read a row again")
+}
+
+func (d delta) Size() int64 {
+	if s, ok := d.Table.(Sizer); ok {
+		return s.Size()
+	}
+	return -1
+}
+
+type bytesDelta struct {
+	delta
+	bt BytesTable
+}
+
+func (d bytesDelta) ReadBytes() ([][]byte, error) { return d.bt.ReadBytes() }
 
 // fileCommandColumn returns the CommandColumn that the configuration gives
 // the file of an entity type or association: like File and Separator, it
@@ -182,4 +212,26 @@ func fileCommandColumn(m *entitytype.Model, name string) string {
 		}
 	}
 	return ""
+}
+
+// A Rereader is a Table that can read a row again: Offset returns the byte
+// offset where the row last read begins (-1 when it cannot tell, for
+// example in an XLSX sheet), and ReadAt returns the row that begins at such
+// an offset, as a new slice, without moving the table. The keyed diff of
+// two snapshots re-reads only the rows whose hashes differ this way; for a
+// table without it (or whose Offset is -1) it reads the table through
+// again. *extract.Reader implements it for CSV files.
+type Rereader interface {
+	Table
+	Offset() int64
+	ReadAt(offset int64) ([]string, error)
+}
+
+// A Sizer is a Table that knows its size in bytes (-1 when it does not).
+// With a Rereader's Offset, the engine reports how much of the table was
+// read (Progress.Bytes of Progress.Size); without it, progress counts rows
+// only. *extract.Reader implements it for files.
+type Sizer interface {
+	Table
+	Size() int64
 }

@@ -232,4 +232,8 @@ func copyFile(from string, root *os.Root, name string) (err error) {
 	return err
 }
 
-var _ BytesTable = (*extract.Reader)(nil)
+var (
+	_ BytesTable = (*extract.Reader)(nil)
+	_ Rereader   = (*extract.Reader)(nil)
+	_ Sizer      = (*extract.Reader)(nil)
+)

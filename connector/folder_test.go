@@ -338,3 +338,35 @@ func TestCopyFilesStaysInside(t *testing.T) {
 		t.Errorf("existing file overwritten: %q", b)
 	}
 }
+
+func TestDeltaKeepsAbilities(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.csv")
+	if err := os.WriteFile(path, []byte("Op,ID\ninsert,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := extract.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	d := connector.Delta(r, "Op")
+	if connector.CommandColumn(d) != "Op" {
+		t.Errorf("CommandColumn = %q", connector.CommandColumn(d))
+	}
+	if _, ok := d.(connector.BytesTable); !ok {
+		t.Error("Delta hides BytesTable")
+	}
+	rr, ok := d.(connector.Rereader)
+	if !ok {
+		t.Fatal("Delta hides Rereader")
+	}
+	if s, ok := d.(connector.Sizer); !ok || s.Size() != int64(len("Op,ID\ninsert,1\n")) {
+		t.Errorf("Delta hides Sizer or its size: %v", ok)
+	}
+	if _, err := d.Read(); err != nil {
+		t.Fatal(err)
+	}
+	if row, err := rr.ReadAt(rr.Offset()); err != nil || row[1] != "1" {
+		t.Errorf("ReadAt through Delta: %q, %v", row, err)
+	}
+}

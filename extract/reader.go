@@ -76,6 +76,7 @@ type Reader struct {
 	name   string
 	src    source
 	file   io.Closer     // closed by Close, if not nil
+	size   int64         // of the CSV file, or 0 when unknown
 	at     *bufio.Reader // reused by ReadAt
 	header []string
 	view   [][]byte         // ReadBytes of XLSX records
@@ -105,6 +106,9 @@ func OpenAs(path, name string, opts *Options) (*Reader, error) {
 		return nil, err
 	}
 	r.file = f
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+		r.size = info.Size()
+	}
 	return r, nil
 }
 
@@ -243,6 +247,16 @@ func (r *Reader) ReadBytes() ([][]byte, error) {
 		r.view = append(r.view, []byte(f))
 	}
 	return r.view, nil
+}
+
+// Size returns the size in bytes of the CSV file the reader reads, or -1
+// when it does not know it (a stream, an XLSX sheet). With Offset, it tells
+// how much of the file was read.
+func (r *Reader) Size() int64 {
+	if r.size <= 0 {
+		return -1
+	}
+	return r.size
 }
 
 // Offset returns the byte offset in the file where the record last read

@@ -44,12 +44,6 @@ type hashed struct {
 
 func hashedKey(h *hashed) uint64 { return h.key }
 
-// reReader reads a row again at its offset (*extract.Reader does).
-type reReader interface {
-	Offset() int64
-	ReadAt(offset int64) ([]string, error)
-}
-
 // fileSide is one extraction's entity table reduced to hashes.
 type fileSide struct {
 	ext     connector.Extraction
@@ -201,7 +195,7 @@ func (d *fileDiffer) scanSide(ctx context.Context, t *entitytype.EntityType, sid
 		return &TableError{d.model.Name, side.name, side.pt.Source, err}
 	}
 	side.mapRow = m.mapRow
-	rr, ok := tbl.(reReader)
+	rr, ok := tbl.(connector.Rereader)
 	side.offsets = ok && rr.Offset() >= 0
 	var b []byte
 	rows := newRowReader(tbl) // rows are only valid until the next
@@ -295,7 +289,7 @@ func (d *fileDiffer) reread(ctx context.Context, side *fileSide, need []int64) (
 		return nil, err
 	}
 	defer tbl.Close()
-	if rr, ok := tbl.(reReader); ok && side.offsets {
+	if rr, ok := tbl.(connector.Rereader); ok && side.offsets {
 		for _, pos := range need {
 			row, err := rr.ReadAt(pos)
 			if err != nil {
@@ -343,7 +337,7 @@ func (d *fileDiffer) lines(ctx context.Context, side *fileSide, pos []int64) (ma
 		return nil, err
 	}
 	defer tbl.Close()
-	rr, ok := tbl.(reReader)
+	rr, ok := tbl.(connector.Rereader)
 	if !ok {
 		return nil, fmt.Errorf("idsync: %s can no longer be read at an offset", side.pt.Source)
 	}
