@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/idsync/idsync/entitytype"
 	"github.com/idsync/idsync/internal/rec"
@@ -164,6 +165,26 @@ type ChangeSet struct {
 	dir   string
 	model *entitytype.Model
 	m     manifest
+	// read counts the changes a store reads while the engine applies
+	// the change set, for progress; nil otherwise.
+	read *readCounter
+}
+
+// readCounter counts the changes read from a change set and reports the
+// count every few thousand.
+type readCounter struct {
+	n      atomic.Int64
+	total  int64
+	report func(done int64)
+}
+
+func (r *readCounter) add() {
+	if r == nil {
+		return
+	}
+	if n := r.n.Add(1); n%progressEvery == 0 {
+		r.report(min(n, r.total))
+	}
 }
 
 type manifest struct {
@@ -252,6 +273,7 @@ func (cs *ChangeSet) Resources(entityType string) iter.Seq2[ResourceChange, erro
 				return
 			}
 			c, err := decodeResourceChange(t, r)
+			cs.read.add()
 			if !yield(c, err) || err != nil {
 				return
 			}
@@ -287,6 +309,7 @@ func (cs *ChangeSet) Links(association string) iter.Seq2[LinkChange, error] {
 				yield(LinkChange{}, fmt.Errorf("idsync: %s: %w", file, rec.ErrCorrupt))
 				return
 			}
+			cs.read.add()
 			if !yield(c, nil) {
 				return
 			}

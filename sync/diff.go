@@ -252,19 +252,25 @@ func (d *differ) storeLinks(ctx context.Context, a *entitytype.Association) (*cu
 
 // merge walks two sorted cursors together, calling fn with the record of
 // each side for every key (nil for the side that lacks it).
-// Every 64Ki keys it checks ctx and calls tick (if not nil) with the
-// number of keys merged.
+// Every 64Ki keys it checks ctx; every few thousand keys, and at the end,
+// it calls tick (if not nil) with the number of keys merged.
 func merge(ctx context.Context, nw, cur *cursor, tick func(int64), fn func(n, c []byte) error) error {
 	nw.advance()
 	cur.advance()
-	for i := int64(1); !nw.done || !cur.done; i++ {
+	i := int64(0)
+	defer func() {
+		if tick != nil {
+			tick(i)
+		}
+	}()
+	for ; !nw.done || !cur.done; i++ {
 		if i&(1<<16-1) == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if tick != nil {
-				tick(i)
-			}
+		}
+		if tick != nil && i%progressEvery == 0 && i > 0 {
+			tick(i)
 		}
 		var err error
 		switch {

@@ -47,7 +47,10 @@ type Options struct {
 	// MemoryBudget bounds the memory of the sorts that run at once, in
 	// Prepare and in Diff; DefaultMemoryBudget when 0.
 	MemoryBudget int64
-	// Logger receives structured logs; slog.Default() when nil.
+	// Logger receives structured logs: INFO lines as runs start and end,
+	// WARN lines for what a person should know (a run blocked or
+	// interrupted, a previous snapshot dropped). When nil, the engine is
+	// quiet: only warnings and errors go to slog.Default().
 	Logger *slog.Logger
 	// Progress, when set, receives progress events of every run.
 	Progress func(Progress)
@@ -110,7 +113,7 @@ func New(store Store, opts *Options) *Engine {
 	}
 	e.log = e.opts.Logger
 	if e.log == nil {
-		e.log = slog.Default()
+		e.log = slog.New(warnings{slog.Default().Handler()})
 	}
 	return e
 }
@@ -631,10 +634,20 @@ func snapshotCursor(ext connector.Extraction) string {
 // has succeeded: if keeping the snapshots fails, they are dropped (the
 // next incremental run then asks for a complete one) and a warning logged.
 func (e *Engine) apply(ctx context.Context, run *Run, cs *ChangeSet, p *Prepared) error {
-	e.progress(run.Connector, "apply", "", 0)
-	if err := e.store.Apply(ctx, cs); err != nil {
+	total := cs.Len()
+	report := func(done int64) {
+		if e.opts.Progress != nil {
+			e.opts.Progress(Progress{Connector: run.Connector, Step: "apply", Done: done, Total: total})
+		}
+	}
+	report(0)
+	cs.read = &readCounter{total: total, report: report} // the store reads the changes as it applies them
+	err := e.store.Apply(ctx, cs)
+	cs.read = nil
+	if err != nil {
 		return fmt.Errorf("idsync: apply: %w", err)
 	}
+	report(total)
 	run.State = Succeeded
 	prev := filepath.Join(e.connDir(run.Connector), "previous")
 	fp, err := e.store.Fingerprint(context.WithoutCancel(ctx), run.Connector)
@@ -918,3 +931,16 @@ func emptyDir(dir string) error {
 	}
 	return nil
 }
+
+// warnings passes on the records of WARN level and above only.
+type warnings struct{ slog.Handler }
+
+func (w warnings) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
+}
+
+func (w warnings) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnings{w.Handler.WithAttrs(attrs)}
+}
+
+func (w warnings) WithGroup(name string) slog.Handler { return warnings{w.Handler.WithGroup(name)} }

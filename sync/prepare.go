@@ -176,14 +176,28 @@ const srcEnd, tgtEnd = "s\x00", "t\x00"
 func (t *PreparedTable) ProtectedCount() int { return t.protected.len() }
 
 // Progress is one progress event of a run: a host can turn it into a
-// progress bar.
+// progress bar. Steps come in order: export (one event, when it starts),
+// prepare and diff (events per table, which run two at a time, every few
+// thousand rows and once with the table's final count), apply (every few
+// thousand changes, and once with Done equal to Total when the store has
+// applied them). Events may come from several goroutines at once.
 type Progress struct {
 	Connector string
 	Step      string // "export", "prepare", "diff", "apply"
-	Name      string // entity type or association
-	Done      int64  // rows (changes) done so far
-	Total     int64  // -1 when unknown
+	Name      string // entity type or association; "" for the step as a whole
+	// Done counts rows read (prepare), keys compared (diff) or changes
+	// applied (apply) so far; Total is the count when done, -1 when
+	// unknown.
+	Done, Total int64
+	// Bytes and Size are the bytes of the table read so far and its
+	// size, when the table knows them (connector.Rereader and
+	// connector.Sizer: a CSV file); 0 otherwise.
+	Bytes, Size int64
 }
+
+// progressEvery is how many rows (keys, changes) pass between two
+// progress events of one table.
+const progressEvery = 4096
 
 // Prepare reads each entity type's and association's extraction table,
 // converts values to their canonical form, rejects bad rows into the error
@@ -345,9 +359,9 @@ func (p *preparer) abandon(sorters []*extsort.Sorter) {
 	}
 }
 
-func (p *preparer) progress(step, name string, done int64) {
+func (p *preparer) progress(name string, done int64, bytes [2]int64) {
 	if p.opts.Progress != nil {
-		p.opts.Progress(Progress{Connector: p.model.Name, Step: step, Name: name, Done: done, Total: -1})
+		p.opts.Progress(Progress{Connector: p.model.Name, Step: "prepare", Name: name, Done: done, Total: -1, Bytes: bytes[0], Size: bytes[1]})
 	}
 }
 
@@ -486,15 +500,18 @@ func (p *preparer) checkKind(pt *PreparedTable, command string) error {
 	return nil
 }
 
-// rows yields the rows of a table, counting them in pt.Read; every 64Ki
-// rows it checks ctx and reports progress. A read error is a *TableError
-// (the table stops); ctx's error is returned as is.
+// rows yields the rows of a table, counting them in pt.Read; every few
+// thousand rows it checks ctx and reports progress, and once more at the
+// end. A read error is a *TableError (the table stops); ctx's error is
+// returned as is.
 func (p *preparer) rows(ctx context.Context, tbl connector.Table, pt *PreparedTable) iter.Seq2[[]string, error] {
 	return func(yield func([]string, error) bool) {
 		rows := newRowReader(tbl) // a row is only valid until the next
+		at := tableProgress(tbl)
 		for {
 			row, err := rows.read()
 			if err == io.EOF {
+				p.progress(pt.Name, pt.Read, at(true))
 				return
 			}
 			if err != nil {
@@ -502,17 +519,34 @@ func (p *preparer) rows(ctx context.Context, tbl connector.Table, pt *PreparedTa
 				return
 			}
 			pt.Read++
-			if pt.Read%65536 == 0 {
+			if pt.Read%progressEvery == 0 {
 				if err := ctx.Err(); err != nil {
 					yield(nil, err)
 					return
 				}
-				p.progress("prepare", pt.Name, pt.Read)
+				p.progress(pt.Name, pt.Read, at(false))
 			}
 			if !yield(row, nil) {
 				return
 			}
 		}
+	}
+}
+
+// tableProgress returns a function that gives how much of tbl was read,
+// in bytes, and its size, when tbl knows them (both 0 otherwise).
+func tableProgress(tbl connector.Table) func(end bool) [2]int64 {
+	s, sized := tbl.(connector.Sizer)
+	r, offsets := tbl.(connector.Rereader)
+	if !sized || !offsets || s.Size() <= 0 {
+		return func(bool) [2]int64 { return [2]int64{} }
+	}
+	size := s.Size()
+	return func(end bool) [2]int64 {
+		if end {
+			return [2]int64{size, size}
+		}
+		return [2]int64{min(max(r.Offset(), 0), size), size}
 	}
 }
 

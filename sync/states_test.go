@@ -18,11 +18,9 @@ import (
 	"github.com/idsync/idsync/threshold"
 )
 
-// open switches every percentage threshold off so that runs apply.
+// open switches every threshold off so that runs apply.
 func open(m *entitytype.Model) *entitytype.Model {
-	off := threshold.PercentOff()
-	m.Thresholds = threshold.Limits{MaxPercentInserted: off, MaxPercentUpdated: off, MaxPercentDeleted: off,
-		MaxLinkPercentInserted: off, MaxLinkPercentDeleted: off, MaxPercentRejected: off}
+	m.Thresholds = threshold.Off()
 	return m
 }
 

@@ -16,15 +16,7 @@ import (
 )
 
 // allOff returns limits with every field off, to test one limit alone.
-func allOff() threshold.Limits {
-	return threshold.Limits{
-		MaxInserted: threshold.CountOff(), MaxUpdated: threshold.CountOff(), MaxDeleted: threshold.CountOff(),
-		MaxPercentInserted: threshold.PercentOff(), MaxPercentUpdated: threshold.PercentOff(), MaxPercentDeleted: threshold.PercentOff(),
-		MaxLinkInserted: threshold.CountOff(), MaxLinkDeleted: threshold.CountOff(),
-		MaxLinkPercentInserted: threshold.PercentOff(), MaxLinkPercentDeleted: threshold.PercentOff(),
-		MaxRejected: threshold.CountOff(), MaxPercentRejected: threshold.PercentOff(),
-	}
-}
+func allOff() threshold.Limits { return threshold.Off() }
 
 // summary lists verdicts as "scope/name/rule count/denominator limit exceeded".
 func summary(vs []threshold.Verdict) []string {

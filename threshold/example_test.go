@@ -112,3 +112,17 @@ func ExampleLimits_Validate() {
 	// connectors[0].entityTypes[2].thresholds.maxDeleted: negative count -1
 	// connectors[0].entityTypes[2].thresholds.maxPercentDeleted: percentage 120 over 100
 }
+
+// Off switches every limit off explicitly, for a test or a tool: nothing
+// blocks, and the warnings say what is not guarded.
+func ExampleOff() {
+	res, err := (&threshold.Policy{Connector: threshold.Off()}).Evaluate(&threshold.Counters{
+		Connector:   "HR",
+		EntityTypes: []threshold.EntityCounts{{Name: "HR_Person", Stored: 10, Read: 0, Deleted: 10}},
+	})
+	fmt.Println(err)
+	fmt.Println(res.Warnings[0])
+	// Output:
+	// <nil>
+	// HR: inserts of HR_Person are not guarded: maxInserted and maxPercentInserted are off
+}

@@ -69,6 +69,27 @@ func DefaultLimits() Limits {
 	}
 }
 
+// Off returns Limits with every limit explicitly off: at the connector
+// level, nothing blocks a run, and every verdict warns that nothing is
+// guarded. It is for tests, tools and first loads reviewed by other means;
+// a production connector should keep limits on.
+func Off() Limits {
+	return Limits{
+		MaxInserted:            CountOff(),
+		MaxUpdated:             CountOff(),
+		MaxDeleted:             CountOff(),
+		MaxPercentInserted:     PercentOff(),
+		MaxPercentUpdated:      PercentOff(),
+		MaxPercentDeleted:      PercentOff(),
+		MaxLinkInserted:        CountOff(),
+		MaxLinkDeleted:         CountOff(),
+		MaxLinkPercentInserted: PercentOff(),
+		MaxLinkPercentDeleted:  PercentOff(),
+		MaxRejected:            CountOff(),
+		MaxPercentRejected:     PercentOff(),
+	}
+}
+
 // IsZero reports whether l sets nothing.
 func (l Limits) IsZero() bool { return l == Limits{} }
 

@@ -48,16 +48,9 @@ var keyColumns = map[string][]string{
 // newModel returns the kit's model with every threshold off. It describes
 // properties only: one model serves complete and incremental exports.
 func newModel() *entitytype.Model {
-	countOff, pctOff := threshold.CountOff(), threshold.PercentOff()
 	m := &entitytype.Model{
-		Name: kitName,
-		Thresholds: threshold.Limits{
-			MaxInserted: countOff, MaxUpdated: countOff, MaxDeleted: countOff,
-			MaxPercentInserted: pctOff, MaxPercentUpdated: pctOff, MaxPercentDeleted: pctOff,
-			MaxLinkInserted: countOff, MaxLinkDeleted: countOff,
-			MaxLinkPercentInserted: pctOff, MaxLinkPercentDeleted: pctOff,
-			MaxRejected: countOff, MaxPercentRejected: pctOff,
-		},
+		Name:       kitName,
+		Thresholds: threshold.Off(),
 		EntityTypes: []entitytype.EntityType{
 			{Name: userType, Key: []string{"id"}, Properties: []entitytype.Property{
 				{Name: "id", Column: "ID"},

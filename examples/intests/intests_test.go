@@ -37,14 +37,7 @@ func hrModel(limits threshold.Limits) *entitytype.Model {
 // thresholdsOff switches every connector-level threshold off: a test's
 // data are small and made up, and a first load must not block.
 func thresholdsOff() threshold.Limits {
-	off, pctOff := threshold.CountOff(), threshold.PercentOff()
-	return threshold.Limits{
-		MaxInserted: off, MaxUpdated: off, MaxDeleted: off,
-		MaxPercentInserted: pctOff, MaxPercentUpdated: pctOff, MaxPercentDeleted: pctOff,
-		MaxLinkInserted: off, MaxLinkDeleted: off,
-		MaxLinkPercentInserted: pctOff, MaxLinkPercentDeleted: pctOff,
-		MaxRejected: off, MaxPercentRejected: pctOff,
-	}
+	return threshold.Off()
 }
 
 // header is the header of the HR_Person extraction.

@@ -22,13 +22,7 @@ const (
 
 // offLimits turns every connector-level threshold off, so that runs apply.
 func offLimits() threshold.Limits {
-	return threshold.Limits{
-		MaxInserted: threshold.CountOff(), MaxUpdated: threshold.CountOff(), MaxDeleted: threshold.CountOff(),
-		MaxPercentInserted: threshold.PercentOff(), MaxPercentUpdated: threshold.PercentOff(), MaxPercentDeleted: threshold.PercentOff(),
-		MaxLinkInserted: threshold.CountOff(), MaxLinkDeleted: threshold.CountOff(),
-		MaxLinkPercentInserted: threshold.PercentOff(), MaxLinkPercentDeleted: threshold.PercentOff(),
-		MaxRejected: threshold.CountOff(), MaxPercentRejected: threshold.PercentOff(),
-	}
+	return threshold.Off()
 }
 
 func modelA() *entitytype.Model {

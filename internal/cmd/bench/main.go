@@ -169,10 +169,7 @@ func benchSync(m *entitytype.Model, storeURL, oldDir, newDir, work string, budge
 		log.Fatal(err)
 	}
 	defer store.Close()
-	off, offPct := threshold.CountOff(), threshold.PercentOff()
-	m.Thresholds = threshold.Limits{MaxInserted: off, MaxUpdated: off, MaxDeleted: off, MaxLinkInserted: off, MaxLinkDeleted: off,
-		MaxPercentInserted: offPct, MaxPercentUpdated: offPct, MaxPercentDeleted: offPct,
-		MaxLinkPercentInserted: offPct, MaxLinkPercentDeleted: offPct, MaxPercentRejected: offPct}
+	m.Thresholds = threshold.Off()
 	engine := idsync.New(store, &idsync.Options{WorkDir: work, MemoryBudget: budget,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	for _, dir := range []string{oldDir, newDir} {
