@@ -11,9 +11,9 @@ import (
 	idsync "github.com/idsync/idsync/sync"
 )
 
-// progress turns the engine's progress events into a spinner with a row
-// count on standard error. The engine reports no totals, so the bar is
-// indeterminate. A nil *progress shows nothing.
+// progress turns the engine's progress events into a spinner on standard
+// error with the step, the table, its count and, where the total or the
+// file's size is known, a percentage. A nil *progress shows nothing.
 type progress struct {
 	w io.Writer
 
@@ -53,9 +53,7 @@ func (p *progress) event(e idsync.Progress) {
 	if e.Name != "" {
 		desc += " " + e.Name
 	}
-	if n := p.done[e.Name]; n > 0 {
-		desc += fmt.Sprintf("  %s rows", group(n))
-	}
+	desc += describe(e, p.done[e.Name])
 	if p.bar == nil {
 		p.bar = progressbar.NewOptions64(-1,
 			progressbar.OptionSetWriter(p.w),
@@ -69,6 +67,27 @@ func (p *progress) event(e idsync.Progress) {
 		p.bar.Describe(desc)
 	}
 	p.bar.Set64(p.total)
+}
+
+// describe says how far a table (or the apply) has got: its count, and a
+// percentage when the total or the file's size is known.
+func describe(e idsync.Progress, done int64) string {
+	unit := "rows"
+	switch e.Step {
+	case "diff":
+		unit = "keys"
+	case "apply":
+		unit = "changes"
+	}
+	switch {
+	case e.Total > 0:
+		return fmt.Sprintf("  %s of %s %s (%d %%)", group(done), group(e.Total), unit, done*100/e.Total)
+	case e.Size > 0 && done > 0:
+		return fmt.Sprintf("  %s %s (%d %%)", group(done), unit, e.Bytes*100/e.Size)
+	case done > 0:
+		return fmt.Sprintf("  %s %s", group(done), unit)
+	}
+	return ""
 }
 
 // stop clears the bar, before the results are printed.
