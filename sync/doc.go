@@ -15,20 +15,43 @@
 //		run, err = engine.Resume(ctx, run.ID)
 //	}
 //
-// A run goes through the steps of DESIGN.md, each callable alone:
-// [connector.Connector.Export], [Prepare], [Diff], threshold evaluation
-// ([Policy]) and [Store.Apply]. The "update expressions" step of the
-// product is part of Prepare: expression properties are computed from
-// each row as it is read, with expressions compiled once per entity type.
+// A run goes through these steps, each callable alone:
+//
+//  1. Export: the connector takes a snapshot of its managed system, or of
+//     its changes ([connector.Connector.Export],
+//     [connector.ChangeExporter.ExportChanges]).
+//  2. Prepare ([Prepare]): map columns by header name, convert values to
+//     their canonical form, compute expression properties (the product's
+//     "update expressions" step: expressions are compiled once per entity
+//     type and computed as each row is read), reject null and duplicate
+//     keys, unconvertible values and dangling references into the error
+//     report, and sort by key.
+//  3. Diff ([Diff]): compare the prepared data with what the store holds,
+//     by key, into a [ChangeSet] of inserts, updates (property by
+//     property, old → new) and deletes of resources, and inserts and
+//     deletes of links.
+//  4. Thresholds ([Policy] and threshold.Policy.Evaluate), on the whole
+//     change set.
+//  5. Apply ([Store.Apply]), all or nothing; or block, for [Engine.Resume]
+//     or [Engine.Cancel].
+//
 // [Engine.Plan] is the dry run; [Engine.RunJob] runs several connectors;
-// [DiffExtractions] compares two extractions without a store.
+// [DiffExtractions] compares two extractions without a store. Progress
+// events ([Progress]) and logs (Options.Logger; quiet by default) let a
+// host show what a run does.
 //
 // # Guarantees
 //
-//   - A row that Prepare rejects (null or duplicate key, a value that does
-//     not convert, a dangling reference) is reported in the error report and
-//     its key is protected: the stored resource and its links are neither
-//     updated nor deleted by the run.
+//   - A row that Prepare rejects for any reason but a null key (duplicate
+//     key, a value that does not convert, a dangling reference, an unknown
+//     command) is reported in the error report with its key, and that key
+//     is protected: the stored resource and its links are neither updated
+//     nor deleted by the run.
+//   - Whether a table is a delta is said by the extraction
+//     ([connector.DeltaTable]), never by the model. A complete run refuses
+//     a delta ([ErrDeltaInComplete]); a delta never deletes by absence. An
+//     incremental run of a snapshot, diffed against the previous prepared
+//     snapshot, leaves the store as a complete run of it would.
 //   - A snapshot table (entity type or association) with no row is refused,
 //     in complete mode and in incremental mode from the previous snapshot,
 //     unless RunOptions.AllowEmpty is set.
@@ -37,15 +60,20 @@
 //   - Thresholds are evaluated on the whole change set before the first
 //     write; a blocked run keeps its change set, hashed, for review.
 //   - Apply is atomic (see Store.Apply) and checks the store's fingerprint,
-//     so a reviewed plan is applied exactly, or not at all if the store
-//     changed since (ErrStalePlan).
+//     which includes the store's identity, so a reviewed plan is applied
+//     exactly, into the store it was planned against, or not at all if
+//     that store changed since (ErrStalePlan).
+//   - Runs of one connector never overlap, across processes ([ErrBusy]);
+//     a run is recorded from its start, and one whose process died is
+//     shown as failed (interrupted).
 //
 // # Work folder
 //
-//	runs/<id>/run.json           the run record
+//	runs/<id>/run.json           the run record, written when the run starts
 //	runs/<id>/export/            files the connector exported
 //	runs/<id>/prepared/          prepared snapshots, errors.csv, errors.jsonl, summary.json
 //	runs/<id>/changes/           the change set (changeset.json and one file per table)
-//	connectors/<name>/state.json blocked run, incremental cursor, activation
+//	connectors/<name>/state.json blocked run, run in progress, incremental cursor, activation
+//	connectors/<name>/run.lock   held by the run in progress (flock)
 //	connectors/<name>/previous/  prepared snapshots of the last applied run
 package sync

@@ -38,6 +38,9 @@
 //     matching context.Canceled (context.DeadlineExceeded).
 //   - CloseIdempotent: Close succeeds before, during and after reading;
 //     a second Close does not panic; closing leaves the extraction usable.
+//   - ReadBytesAsRead (tables implementing [connector.BytesTable]):
+//     ReadBytes, called in turn with Read, returns the rows and lines that
+//     Read returns.
 //   - SyncEndToEnd: the real engine synchronizes the connector into a
 //     memstore, with thresholds off: the run succeeds, rejects no row, and
 //     the store then holds exactly the canonical data, which a second run
@@ -142,28 +145,40 @@ type ValueLimiter interface {
 	MaxValueLen() int
 }
 
-// Run runs every clause of the Connector contract as a subtest of t, each
-// on a connector of its own from h.NewConnector.
+// clauses are the kit's clauses, in the order Run runs them.
+var clauses = []struct {
+	name string
+	fn   func(*testing.T, Harness)
+}{
+	{"ExportsEveryTable", testExportsEveryTable},
+	{"LinesIncrease", testLinesIncrease},
+	{"UnknownTableNotExported", testUnknownTableNotExported},
+	{"OpenTwiceIndependent", testOpenTwiceIndependent},
+	{"ConcurrentOpens", testConcurrentOpens},
+	{"ExportIsSnapshot", testExportIsSnapshot},
+	{"ExportIntoEmptyDir", testExportIntoEmptyDir},
+	{"CancelledContext", testCancelledContext},
+	{"CloseIdempotent", testCloseIdempotent},
+	{"ReadBytesAsRead", testReadBytesAsRead},
+	{"SyncEndToEnd", testSyncEndToEnd},
+	{"ChangesExportCommands", testChangesExportCommands},
+	{"BothModesOneModel", testBothModesOneModel},
+}
+
+// Clauses returns the names of the kit's clauses, in the order Run runs
+// them: each is the name of a subtest, and of an item of the package doc.
+func Clauses() []string {
+	names := make([]string, len(clauses))
+	for i, c := range clauses {
+		names[i] = c.name
+	}
+	return names
+}
+
+// Run runs every clause of the Connector contract as a subtest of t, each on
+// a connector of its own from h.NewConnector.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
-	clauses := []struct {
-		name string
-		fn   func(*testing.T, Harness)
-	}{
-		{"ExportsEveryTable", testExportsEveryTable},
-		{"LinesIncrease", testLinesIncrease},
-		{"UnknownTableNotExported", testUnknownTableNotExported},
-		{"OpenTwiceIndependent", testOpenTwiceIndependent},
-		{"ConcurrentOpens", testConcurrentOpens},
-		{"ExportIsSnapshot", testExportIsSnapshot},
-		{"ExportIntoEmptyDir", testExportIntoEmptyDir},
-		{"CancelledContext", testCancelledContext},
-		{"CloseIdempotent", testCloseIdempotent},
-		{"ReadBytesAsRead", testReadBytesAsRead},
-		{"SyncEndToEnd", testSyncEndToEnd},
-		{"ChangesExportCommands", testChangesExportCommands},
-		{"BothModesOneModel", testBothModesOneModel},
-	}
 	for _, c := range clauses {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })
 	}

@@ -1,6 +1,7 @@
 package connectortest_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/idsync/idsync/connector"
@@ -10,9 +11,9 @@ import (
 )
 
 // A connector's test runs the kit with a harness that stores the kit's
-// tables in the managed system. Here the managed system is memconn's
-// records; a harness that also implements Mutator, ChangeSetter or
-// ValueLimiter unlocks more clauses.
+// tables in the managed system; here the managed system is memconn's
+// records. Each clause is a subtest named after it. A harness that also
+// implements Mutator, ChangeSetter or ValueLimiter unlocks more clauses.
 func ExampleRun() {
 	harness := connectortest.HarnessFunc(func(t *testing.T, m *entitytype.Model, tables map[string]connectortest.Table) connector.Connector {
 		c := memconn.New(m)
@@ -21,11 +22,23 @@ func ExampleRun() {
 		}
 		return c
 	})
+	_ = harness // in a _test.go file: func TestConformance(t *testing.T) { connectortest.Run(t, harness) }
 
-	// In a _test.go file of the connector's package:
-	//
-	//	func TestConformance(t *testing.T) {
-	//		connectortest.Run(t, harness)
-	//	}
-	_ = harness
+	for _, clause := range connectortest.Clauses() {
+		fmt.Println(clause)
+	}
+	// Output:
+	// ExportsEveryTable
+	// LinesIncrease
+	// UnknownTableNotExported
+	// OpenTwiceIndependent
+	// ConcurrentOpens
+	// ExportIsSnapshot
+	// ExportIntoEmptyDir
+	// CancelledContext
+	// CloseIdempotent
+	// ReadBytesAsRead
+	// SyncEndToEnd
+	// ChangesExportCommands
+	// BothModesOneModel
 }

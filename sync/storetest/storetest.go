@@ -99,27 +99,39 @@ type Harness interface {
 	FailAfter(s idsync.Store, n int) bool
 }
 
-// Run runs every clause of the Store contract as a subtest of t, each on a
-// store of its own from h.NewStore.
+// clauses are the kit's clauses, in the order Run runs them.
+var clauses = []struct {
+	name string
+	fn   func(*testing.T, Harness)
+}{
+	{"ApplyInsertsUpdatesDeletes", testApplyInsertsUpdatesDeletes},
+	{"UnmappedPropertiesSurvive", testUnmappedPropertiesSurvive},
+	{"ApplyIsAtomic", testApplyIsAtomic},
+	{"FingerprintChangesOnEveryWriteOnly", testFingerprintChangesOnEveryWriteOnly},
+	{"FingerprintIsPerStore", testFingerprintIsPerStore},
+	{"StalePlanIsRefused", testStalePlanIsRefused},
+	{"ConflictingChangeIsRefused", testConflictingChangeIsRefused},
+	{"SortedScansAreSorted", testSortedScansAreSorted},
+	{"CountsOrderIndependent", testCountsOrderIndependent},
+	{"ScansCanStopEarly", testScansCanStopEarly},
+	{"ConcurrentRunOfConnectorRefused", testConcurrentRunOfConnectorRefused},
+	{"ParallelConnectors", testParallelConnectors},
+}
+
+// Clauses returns the names of the kit's clauses, in the order Run runs
+// them: each is the name of a subtest, and of an item of the package doc.
+func Clauses() []string {
+	names := make([]string, len(clauses))
+	for i, c := range clauses {
+		names[i] = c.name
+	}
+	return names
+}
+
+// Run runs every clause of the Store contract as a subtest of t, each on
+// a store of its own from h.NewStore.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
-	clauses := []struct {
-		name string
-		fn   func(*testing.T, Harness)
-	}{
-		{"ApplyInsertsUpdatesDeletes", testApplyInsertsUpdatesDeletes},
-		{"UnmappedPropertiesSurvive", testUnmappedPropertiesSurvive},
-		{"ApplyIsAtomic", testApplyIsAtomic},
-		{"FingerprintChangesOnEveryWriteOnly", testFingerprintChangesOnEveryWriteOnly},
-		{"FingerprintIsPerStore", testFingerprintIsPerStore},
-		{"StalePlanIsRefused", testStalePlanIsRefused},
-		{"ConflictingChangeIsRefused", testConflictingChangeIsRefused},
-		{"SortedScansAreSorted", testSortedScansAreSorted},
-		{"CountsOrderIndependent", testCountsOrderIndependent},
-		{"ScansCanStopEarly", testScansCanStopEarly},
-		{"ConcurrentRunOfConnectorRefused", testConcurrentRunOfConnectorRefused},
-		{"ParallelConnectors", testParallelConnectors},
-	}
 	for _, c := range clauses {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })
 	}
