@@ -24,7 +24,10 @@ group to its members) and incoming (TYPE is its target, as a user to its
 groups), each with the command that browses the resource at the other end.
 
 The associations come from --config (idsync.yaml in the current folder if
-it exists), else from what the store recorded when it applied them.
+it exists), else from what the store recorded when it applied them. A
+multi-valued property is shown as a list ([a, b]; an array in JSON): the
+configuration tells which properties are; without one, a value holding
+several values is shown as a list.
 browse needs a sqlite: or postgres:// store.`,
 	nargs: [2]int{1, 2},
 	setFlags: func(fs *flag.FlagSet, o *opts) {

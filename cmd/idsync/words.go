@@ -12,8 +12,8 @@ import (
 // it. JSON output keeps the library's full message.
 
 // packagePrefix matches a package prefix of the module's packages at the
-// start of a message or of a wrapped part of it (after ": ", "(" or "; ").
-var packagePrefix = regexp.MustCompile(`(^|: |\(|; )(?:idsync|sync|sqlstore|memstore|storetest|entitytype|extract|extsort|flock|rec|threshold|connector|csvconn|xlsxconn|memconn|restconn): `)
+// start of a message or of a wrapped part of it (after ": " or "; ").
+var packagePrefix = regexp.MustCompile(`(^|: |; )(?:idsync|sync|sqlstore|memstore|storetest|entitytype|extract|extsort|flock|rec|threshold|connector|csvconn|xlsxconn|memconn|restconn): `)
 
 // cliWords are the library's words for its options, and the CLI's.
 var cliWords = strings.NewReplacer(
