@@ -124,8 +124,8 @@ func (c *cli) cancel(o *opts, id string) error {
 	if err != nil {
 		return err
 	}
-	if by := supersededBy(planned); by != "" {
-		return &runStateError{fmt.Sprintf("run %s is already cancelled: it was %s", id, supersededText(by, o.work))}
+	if err := checkCancellable(o, planned); err != nil {
+		return err
 	}
 	// The run's store, for its lock; none when it is gone (mem:, a
 	// deleted file) or needs a password: cancel writes nothing there.
@@ -144,6 +144,12 @@ func (c *cli) cancel(o *opts, id string) error {
 		defer store.close()
 	}
 	r, err := c.newEngine(store, o, nil).Cancel(c.ctx, id)
+	if errors.Is(err, idsync.ErrRunState) && r != nil {
+		// It changed before the lock was taken: one line says how.
+		if e := checkCancellable(o, r); e != nil {
+			return e
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -108,6 +108,25 @@ func checkResumable(o *opts, r *idsync.Run) error {
 	return &runStateError{msg}
 }
 
+// checkCancellable says, in one line, why run r cannot be cancelled, or
+// returns nil for a blocked or planned run.
+func checkCancellable(o *opts, r *idsync.Run) error {
+	var msg string
+	switch {
+	case r.State == idsync.Blocked, r.State == idsync.Planned:
+		return nil
+	case supersededBy(r) != "":
+		msg = fmt.Sprintf("run %s is already cancelled: it was %s", r.ID, supersededText(supersededBy(r), o.work))
+	case r.State == idsync.Succeeded:
+		msg = fmt.Sprintf("run %s has already succeeded: its changes are applied, there is nothing to cancel", r.ID)
+	case r.State == idsync.Cancelled:
+		msg = fmt.Sprintf("run %s is cancelled: there is nothing left to discard", r.ID)
+	default:
+		msg = fmt.Sprintf("run %s is %s: only a blocked or planned run can be cancelled", r.ID, r.State)
+	}
+	return &runStateError{msg}
+}
+
 // changeFilter selects the changes that show --changes lists.
 type changeFilter struct {
 	ops   []idsync.Op // nil: all

@@ -121,6 +121,10 @@ func TestResumeSucceeded(t *testing.T) {
 	assert.Empty(t, r.stdout)
 	assert.Equal(t, "idsync resume: run RUN has already succeeded: its changes are applied, there is nothing to resume\n", scrub(r.stderr, dir, map[string]string{id: "RUN"}))
 
+	r = expect(t, dir, 1, args("cancel", []string{id}, storeFlags(dir))...)
+	assert.Empty(t, r.stdout)
+	assert.Equal(t, "idsync cancel: run RUN has already succeeded: its changes are applied, there is nothing to cancel\n", scrub(r.stderr, dir, map[string]string{id: "RUN"}))
+
 	plan := runID(t, expect(t, dir, 0, args("plan", flags(dir, "--input", "day1", "--connector", "HR", "--json"))...))
 	r = expect(t, dir, 1, args("resume", []string{plan}, storeFlags(dir))...)
 	assert.Empty(t, r.stdout)
@@ -431,6 +435,7 @@ func TestHuman(t *testing.T) {
 		"HR: idsync: connector busy; sqlstore: locked":                  "HR: connector busy; locked",
 		"set AllowEmpty to delete":                                      "use --allow-empty to delete",
 		"no connector: NOPE":                                            "no connector: NOPE",
+		"idsync: no previous snapshot: run in complete mode first":      "no previous snapshot: run with --mode complete first",
 	} {
 		assert.Equal(t, want, human(in), in)
 	}

@@ -24,6 +24,7 @@ var cliWords = strings.NewReplacer(
 	"StopOnError", "--keep-going",
 	"WaitLock", "--wait",
 	"Options.WorkDir", "--work",
+	"run in complete mode", "run with --mode complete",
 )
 
 // human returns a library message for people: without package prefixes,
