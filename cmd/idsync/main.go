@@ -73,6 +73,13 @@
 // or planned for plan). A connector that did not run has state "skipped"
 // and a "reason" (deactivated, or the job stopped at a blocked connector).
 // A plan's state is "planned"; "exceeded" tells whether it would block.
+//
+// show --changes adds "changes" to its connector: {"entityType", "op",
+// "key", "props": [{"name", "old", "new"}]} and {"association", "op",
+// "source", "target"}. The values of a multi-valued property are arrays
+// (in browse's "properties" too), and its update also lists "added" and
+// "removed". errors --json prints {"run", "connector", "errorReport",
+// "total", "rejections": [...]}: every row, or --limit N per table.
 package main
 
 import (
