@@ -25,19 +25,25 @@ func activateCommand(active bool) *command {
 	}
 	c.run = func(cl *cli, o *opts, args []string) error {
 		name := args[0]
+		engine := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: cl.log})
 		if o.config != "" {
 			cfg, err := loadConfig(c.name, o.config)
 			if err != nil {
 				return err
 			}
-			if _, err := selectConnectors(cfg, name); err != nil {
-				return err
+			if cfg.Connector(name) == nil {
+				var names []string
+				for _, m := range cfg.Connectors {
+					names = append(names, m.Name)
+				}
+				return &configError{fmt.Errorf("no connector %q in %s (it has %s)", name, o.config, orNone(names))}
 			}
+		} else if !knownConnector(engine, name) {
+			fmt.Fprintf(cl.stderr, "idsync %s: warning: the work folder %s has no run of connector %q: check its name (--config FILE checks it against the configuration)\n", c.name, shellQuote(o.work), name)
 		}
 		if err := os.MkdirAll(o.work, 0o755); err != nil {
 			return err
 		}
-		engine := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: cl.log})
 		if err := engine.SetActive(name, active); err != nil {
 			return err
 		}
@@ -49,4 +55,19 @@ func activateCommand(active bool) *command {
 		return nil
 	}
 	return c
+}
+
+// knownConnector reports whether the work folder has a run of the
+// connector.
+func knownConnector(engine *idsync.Engine, name string) bool {
+	runs, err := engine.Runs()
+	if err != nil {
+		return true // no telling: no warning
+	}
+	for _, r := range runs {
+		if r.Connector == name {
+			return true
+		}
+	}
+	return false
 }

@@ -24,7 +24,10 @@ group to its members) and incoming (TYPE is its target, as a user to its
 groups), each with the command that browses the resource at the other end.
 
 The associations come from --config (idsync.yaml in the current folder if
-it exists), else from what the store recorded when it applied them.
+it exists), else from what the store recorded when it applied them. A
+multi-valued property is shown as a list ([a, b]; an array in JSON): the
+configuration tells which properties are; without one, a value holding
+several values is shown as a list.
 browse needs a sqlite: or postgres:// store.`,
 	nargs: [2]int{1, 2},
 	setFlags: func(fs *flag.FlagSet, o *opts) {
@@ -61,6 +64,12 @@ func (c *cli) browse(o *opts, typ, key string, hasKey bool) error {
 	}
 	if isMem(strings.ToLower(o.store)) {
 		return usagef("browse", "%v", errNoMemBrowse)
+	}
+	if o.limit < 0 {
+		return usagef("browse", "--limit %d: want a positive number", o.limit)
+	}
+	if err := checkStoreExists("browse", o.store); err != nil {
+		return err
 	}
 	var cfg *entitytype.Config
 	cfgPath := o.config
@@ -156,7 +165,7 @@ func (c *cli) browse(o *opts, typ, key string, hasKey bool) error {
 	}
 	names := propertyOrder(et, props)
 	if o.json {
-		return writeJSON(c.stdout, map[string]any{"entityType": typ, "key": key, "properties": props, "links": links})
+		return writeJSON(c.stdout, map[string]any{"entityType": typ, "key": key, "properties": propsJSON(et, props), "links": links})
 	}
 	w := c.stdout
 	fmt.Fprintf(w, "%s %s\n\n", typ, quote(key))
@@ -164,6 +173,9 @@ func (c *cli) browse(o *opts, typ, key string, hasKey bool) error {
 	for _, n := range names {
 		v, set := props[n]
 		line := fmt.Sprintf("  %s\t%s", n, value(v))
+		if v != "" && isMulti(et, n, v) {
+			line = fmt.Sprintf("  %s\t%s", n, listValue(multiValues(v)))
+		}
 		if !set {
 			line = fmt.Sprintf("  %s\t(null)", n)
 		}
@@ -211,12 +223,12 @@ func (c *cli) browseList(o *opts, s *sqlstore.Store, et *entitytype.EntityType, 
 	}
 	if o.json {
 		type res struct {
-			Key        string            `json:"key"`
-			Properties map[string]string `json:"properties"`
+			Key        string         `json:"key"`
+			Properties map[string]any `json:"properties"`
 		}
 		out := []res{}
 		for _, r := range page {
-			out = append(out, res{r.Key, r.Properties})
+			out = append(out, res{r.Key, propsJSON(et, r.Properties)})
 		}
 		m := map[string]any{"entityType": typ, "count": total, "resources": out}
 		if next != "" {
@@ -245,7 +257,11 @@ func (c *cli) browseList(o *opts, s *sqlstore.Store, et *entitytype.EntityType, 
 	for _, r := range page {
 		cells := []string{cell(r.Key)}
 		for _, col := range cols {
-			cells = append(cells, cell(clip(r.Properties[col], 40)))
+			v := r.Properties[col]
+			if v != "" && isMulti(et, col, v) {
+				v = listValue(multiValues(v))
+			}
+			cells = append(cells, cell(clip(v, 40)))
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
@@ -263,6 +279,16 @@ func (c *cli) browseList(o *opts, s *sqlstore.Store, et *entitytype.EntityType, 
 		fmt.Fprintf(w, "next page: idsync browse %s --after %s --limit %d --store %s%s\n", typ, shellQuote(next), o.limit, shellQuote(redact(o.store)), cfgFlag)
 	}
 	return nil
+}
+
+// propsJSON returns a resource's properties for JSON: a multi-valued
+// property's value is an array.
+func propsJSON(et *entitytype.EntityType, props map[string]string) map[string]any {
+	out := make(map[string]any, len(props))
+	for n, v := range props {
+		out[n] = jsonValue(isMulti(et, n, v), v)
+	}
+	return out
 }
 
 // propertyOrder returns the names of props in the entity type's order

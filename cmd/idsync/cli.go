@@ -66,8 +66,9 @@ type cli struct {
 // FlagSet defines only its own.
 type opts struct {
 	config, input, connector, mode, store, work string
-	entity, after, out                          string
+	entity, after, out, op, typ, key            string
 	json, allowEmpty, changes, keepGoing, wait  bool
+	all                                         bool
 	verbose                                     bool
 	limit                                       int
 }
@@ -256,7 +257,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // message, each prefixed by the command.
 func (c *cli) printError(cmd string, err error) {
 	var ue *usageError
-	for _, line := range strings.Split(err.Error(), "\n") {
+	for _, line := range strings.Split(human(err.Error()), "\n") {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
@@ -265,7 +266,6 @@ func (c *cli) printError(cmd string, err error) {
 			indent = "  "
 		}
 		line = strings.TrimSpace(line)
-		line = strings.TrimPrefix(line, "idsync: ")
 		fmt.Fprintf(c.stderr, "idsync %s: %s%s\n", cmd, indent, line)
 	}
 	if errors.As(err, &ue) {
@@ -306,7 +306,13 @@ func (c *cli) mainUsage(w io.Writer) {
 		fmt.Fprintf(w, "  idsync %-*s  %s\n", width, cmd.name, cmd.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'idsync COMMAND -h' for a command's flags. -v writes the library's logs to stderr.")
+	fmt.Fprintln(w, "Synopsis (every flag; 'idsync COMMAND -h' says what each does):")
+	fmt.Fprintln(w)
+	for _, cmd := range commands {
+		fmt.Fprintln(w, "  "+strings.TrimSpace("idsync "+cmd.name+" "+cmd.args))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Every command takes -h for its help and -v (--verbose) to write the library's logs to stderr.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Exit codes: 0 success, 1 runtime error, 2 usage or configuration error,")
 	fmt.Fprintln(w, "3 blocked by a threshold (or a plan that would block), 4 stale plan on resume,")
@@ -314,7 +320,7 @@ func (c *cli) mainUsage(w io.Writer) {
 }
 
 func (c *cli) commandUsage(w io.Writer, cmd *command, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "Usage: idsync %s %s\n\n", cmd.name, cmd.args)
+	fmt.Fprintf(w, "Usage: %s\n\n", strings.TrimSpace("idsync "+cmd.name+" "+cmd.args))
 	fmt.Fprintln(w, strings.ToUpper(cmd.summary[:1])+cmd.summary[1:]+".")
 	if cmd.detail != "" {
 		fmt.Fprintln(w)

@@ -14,7 +14,7 @@ import (
 
 var diffCommand = &command{
 	name:    "diff",
-	args:    "--config FILE --entity TYPE OLD NEW [--changes] [--limit N] [--out DIR] [--json]",
+	args:    "--config FILE --entity TYPE [--connector NAME] OLD NEW [--changes] [--limit N] [--out DIR] [--json]",
 	summary: "compare two extraction files of an entity type or association by key",
 	detail: `
 OLD and NEW are extraction files (or folders holding the file that the
@@ -54,6 +54,9 @@ func (c *cli) diff(o *opts, oldPath, newPath string) error {
 	}
 	if o.entity == "" {
 		return usagef("diff", "--entity is required: the entity type or association to compare")
+	}
+	if o.limit < 0 {
+		return usagef("diff", "--limit %d: want a positive number, or 0 for all", o.limit)
 	}
 	var m *entitytype.Model
 	if o.connector != "" {
@@ -148,7 +151,7 @@ func (c *cli) diff(o *opts, oldPath, newPath string) error {
 	}
 	if o.json {
 		if o.changes {
-			if res.Changes, err = changesJSON(cs, o.limit); err != nil {
+			if res.Changes, err = changesJSON(cs, changeFilter{limit: o.limit}); err != nil {
 				return err
 			}
 		}
@@ -189,7 +192,7 @@ func (c *cli) diff(o *opts, oldPath, newPath string) error {
 	}
 	if o.changes {
 		fmt.Fprintln(w)
-		return printChanges(w, cs, o.limit)
+		return printChanges(w, cs, changeFilter{limit: o.limit})
 	}
 	return nil
 }

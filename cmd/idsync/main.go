@@ -5,19 +5,19 @@
 //
 // Usage:
 //
-//	idsync plan   --config idsync.yaml --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--store URL] [--work DIR] [--wait] [--json]
-//	idsync run    (same flags as plan)
-//	idsync resume RUN_ID [--store URL] [--work DIR] [--wait] [--json]
-//	idsync cancel RUN_ID [--store URL] [--work DIR] [--wait] [--json]
-//	idsync show   RUN_ID [--changes] [--limit N] [--json] [--work DIR]
-//	idsync errors RUN_ID [--limit N] [--json] [--work DIR]
-//	idsync runs   [--connector NAME] [--json] [--work DIR]
-//	idsync browse TYPE [KEY] [--config FILE] [--limit N] [--after KEY] [--json] [--store URL]
-//	idsync diff   --config idsync.yaml --entity TYPE OLD NEW [--changes] [--json]
-//	idsync activate CONNECTOR [--work DIR]
-//	idsync deactivate CONNECTOR [--work DIR]
+//	idsync plan       --config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--store URL] [--work DIR] [--wait] [--json]
+//	idsync run        --config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--keep-going] [--store URL] [--work DIR] [--wait] [--json]
+//	idsync resume     RUN_ID [--store URL] [--work DIR] [--wait] [--json]
+//	idsync cancel     RUN_ID [--store URL] [--work DIR] [--wait] [--json]
+//	idsync show       RUN_ID [--changes] [--op insert|update|delete] [--type NAME] [--key KEY] [--limit N] [--json] [--work DIR] [--store URL]
+//	idsync errors     RUN_ID [--limit N | --all] [--json] [--work DIR]
+//	idsync runs       [--connector NAME] [--json] [--work DIR]
+//	idsync browse     TYPE [KEY] [--config FILE] [--limit N] [--after KEY] [--json] [--store URL]
+//	idsync diff       --config FILE --entity TYPE [--connector NAME] OLD NEW [--changes] [--limit N] [--out DIR] [--json]
+//	idsync activate   CONNECTOR [--config FILE] [--work DIR]
+//	idsync deactivate CONNECTOR [--config FILE] [--work DIR]
 //	idsync version
-//	idsync help [COMMAND]
+//	idsync help       [COMMAND]
 //
 // Every command takes -h for its help and -v (--verbose) to write the
 // library's structured logs to standard error. Flags may come before or
@@ -26,7 +26,9 @@
 // # Stores and folders
 //
 // --store defaults to $IDSYNC_STORE, else sqlite:./idsync.db: a SQLite
-// file, created on first use. postgres://user@host/db selects PostgreSQL.
+// file, created on first use by plan and run (show, browse, runs and
+// errors only read: they create no store and no work folder, and say so
+// when one is missing). postgres://user@host/db selects PostgreSQL.
 // mem: is an in-memory store that forgets everything when the command
 // exits: useful in tests and demos, where a plan or a first load is all
 // there is to see. A run records its store (the URL, with a relative
@@ -71,6 +73,13 @@
 // or planned for plan). A connector that did not run has state "skipped"
 // and a "reason" (deactivated, or the job stopped at a blocked connector).
 // A plan's state is "planned"; "exceeded" tells whether it would block.
+//
+// show --changes adds "changes" to its connector: {"entityType", "op",
+// "key", "props": [{"name", "old", "new"}]} and {"association", "op",
+// "source", "target"}. The values of a multi-valued property are arrays
+// (in browse's "properties" too), and its update also lists "added" and
+// "removed". errors --json prints {"run", "connector", "errorReport",
+// "total", "rejections": [...]}: every row, or --limit N per table.
 package main
 
 import (

@@ -204,6 +204,7 @@ func TestUsageErrors(t *testing.T) {
 	assert.Contains(t, r.stderr, "missing arguments")
 	r = expect(t, dir, 2, "show", "a", "b")
 	assert.Contains(t, r.stderr, "too many arguments")
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "work"), 0o755))
 	r = expect(t, dir, 1, "show", "no-such-run", "--work", "work")
 	assert.Contains(t, r.stderr, "run not found")
 	r = expect(t, dir, 2, "diff", "--config", "idsync.yaml", "day1/sab_users.csv", "day2/sab_users.csv")

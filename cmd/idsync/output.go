@@ -487,6 +487,10 @@ func printView(w io.Writer, v *view, p paths, st styler, allVerdicts bool) {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "  Failed: "+firstLine(v.errText()))
 	}
+	if by := supersededBy(r); by != "" {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "  Cancelled: "+supersededText(by, p.work))
+	}
 	if r.State == idsync.Blocked && !errors.Is(v.err, idsync.ErrStalePlan) {
 		fmt.Fprintln(w)
 		if !allVerdicts { // show lists them already
@@ -503,7 +507,7 @@ func printView(w io.Writer, v *view, p paths, st styler, allVerdicts bool) {
 
 func firstLine(s string) string {
 	first, _, _ := strings.Cut(s, "\n")
-	return strings.TrimPrefix(first, "idsync: ")
+	return human(first)
 }
 
 // hasWarnings reports whether the report lists rows kept with a warning.

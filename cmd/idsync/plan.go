@@ -26,6 +26,7 @@ connector is in progress (--wait waits for it).`,
 	}
 	if apply {
 		c.name = "run"
+		c.args = "--config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--keep-going] [--store URL] [--work DIR] [--wait] [--json]"
 		c.summary = "plan and apply, unless a threshold blocks the run for review"
 		c.detail = `
 Without --connector, every connector of the configuration runs, in order

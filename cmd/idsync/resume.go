@@ -52,9 +52,13 @@ func runStoreURL(cmd string, o *opts, r *idsync.Run) (string, error) {
 }
 
 func (c *cli) resume(o *opts, id string) error {
-	// Find the run before opening (maybe creating) the store.
-	planned, err := idsync.New(nil, &idsync.Options{WorkDir: o.work}).LoadRun(id)
+	// Find the run, and check that it can be resumed, before opening
+	// (maybe creating) the store.
+	planned, err := c.loadRun(o, id)
 	if err != nil {
+		return err
+	}
+	if err := checkResumable(o, planned); err != nil {
 		return err
 	}
 	u, err := runStoreURL("resume", o, planned)
@@ -74,6 +78,13 @@ func (c *cli) resume(o *opts, id string) error {
 	r, err := engine.Resume(c.ctx, id)
 	prog.stop()
 	if r == nil {
+		return err
+	}
+	if errors.Is(err, idsync.ErrRunState) {
+		// It changed before the lock was taken: one line says how.
+		if e := checkResumable(o, r); e != nil {
+			return e
+		}
 		return err
 	}
 	p := paths{o.work, store.name}
@@ -109,8 +120,11 @@ another run of the connector is in progress (--wait waits for it).`,
 }
 
 func (c *cli) cancel(o *opts, id string) error {
-	planned, err := idsync.New(nil, &idsync.Options{WorkDir: o.work}).LoadRun(id)
+	planned, err := c.loadRun(o, id)
 	if err != nil {
+		return err
+	}
+	if err := checkCancellable(o, planned); err != nil {
 		return err
 	}
 	// The run's store, for its lock; none when it is gone (mem:, a
@@ -130,6 +144,12 @@ func (c *cli) cancel(o *opts, id string) error {
 		defer store.close()
 	}
 	r, err := c.newEngine(store, o, nil).Cancel(c.ctx, id)
+	if errors.Is(err, idsync.ErrRunState) && r != nil {
+		// It changed before the lock was taken: one line says how.
+		if e := checkCancellable(o, r); e != nil {
+			return e
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,11 +19,19 @@ import (
 
 var showCommand = &command{
 	name:    "show",
-	args:    "RUN_ID [--changes] [--limit N] [--json] [--work DIR]",
+	args:    "RUN_ID [--changes] [--op insert|update|delete] [--type NAME] [--key KEY] [--limit N] [--json] [--work DIR] [--store URL]",
 	summary: "show a run: counters, verdicts, hints; --changes lists changes old → new",
-	nargs:   [2]int{1, 1},
+	detail: `
+--op, --type and --key list only some changes (and imply --changes):
+those of an operation, of an entity type or association, of a key (a
+link matches by its source or its target). --op and --type take several
+values, comma-separated.`,
+	nargs: [2]int{1, 1},
 	setFlags: func(fs *flag.FlagSet, o *opts) {
 		fs.BoolVar(&o.changes, "changes", false, "list the changes of the run's change set, old → new")
+		fs.StringVar(&o.op, "op", "", "list only the changes of operation `OP`: insert, update or delete")
+		fs.StringVar(&o.typ, "type", "", "list only the changes of entity type or association `NAME`")
+		fs.StringVar(&o.key, "key", "", "list only the changes of the resource `KEY` (and the links from or to it)")
 		fs.IntVar(&o.limit, "limit", 0, "list at most `N` changes per entity type and association (0: all)")
 		flagWork(fs, o)
 		fs.StringVar(&o.store, "store", "", "store `URL` to write in the resume command shown for a blocked run that does not record its store (default $IDSYNC_STORE or sqlite:./idsync.db)")
@@ -34,26 +41,36 @@ var showCommand = &command{
 }
 
 func (c *cli) show(o *opts, id string) error {
-	engine := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: c.log})
-	r, err := engine.LoadRun(id)
+	f, err := parseChangeFilter("show", o)
+	if err != nil {
+		return err
+	}
+	listChanges := o.changes || f.active()
+	r, err := c.loadRun(o, id)
 	if err != nil {
 		return err
 	}
 	normalize(r, nil)
 	v := &view{name: r.Connector, run: r, summary: loadSummary(r), planOnly: r.State == idsync.Planned}
 	var cs *idsync.ChangeSet
-	if o.changes {
+	if listChanges {
 		if cs, err = r.ChangeSet(); err != nil {
-			if r.State == idsync.Cancelled || r.State == idsync.Failed {
-				return fmt.Errorf("run %s is %s: it has no change set to list", id, r.State)
+			if by := supersededBy(r); by != "" {
+				return &runStateError{fmt.Sprintf("run %s has no change set to list: it was %s", id, supersededText(by, o.work))}
 			}
+			if r.State == idsync.Cancelled || r.State == idsync.Failed {
+				return &runStateError{fmt.Sprintf("run %s is %s: it has no change set to list", id, r.State)}
+			}
+			return err
+		}
+		if err := f.check("show", cs, id); err != nil {
 			return err
 		}
 	}
 	if o.json {
 		cj := v.json()
 		if cs != nil {
-			if cj.Changes, err = changesJSON(cs, o.limit); err != nil {
+			if cj.Changes, err = changesJSON(cs, f); err != nil {
 				return err
 			}
 		}
@@ -78,79 +95,13 @@ func (c *cli) show(o *opts, id string) error {
 		fmt.Fprintf(w, "  Store:   %s (identity %s)\n", r.StoreName, r.StoreID)
 	}
 	if r.State == idsync.Failed && r.Error != "" {
-		for _, line := range strings.Split(r.Error, "\n")[1:] {
+		for _, line := range strings.Split(human(r.Error), "\n")[1:] {
 			fmt.Fprintln(w, "          "+strings.TrimSpace(line))
 		}
 	}
 	if cs != nil {
 		fmt.Fprintln(w)
-		return printChanges(w, cs, o.limit)
-	}
-	return nil
-}
-
-// printChanges lists a change set's changes, old → new.
-func printChanges(w io.Writer, cs *idsync.ChangeSet, limit int) error {
-	if cs.Len() == 0 {
-		fmt.Fprintln(w, "No change.")
-		return nil
-	}
-	for _, t := range cs.EntityTypes() {
-		total := t.Inserted + t.Updated + t.Deleted
-		if total == 0 {
-			continue
-		}
-		fmt.Fprintf(w, "%s: %s changes\n", t.Name, group(total))
-		n := 0
-		for ch, err := range cs.Resources(t.Name) {
-			if err != nil {
-				return err
-			}
-			if limit > 0 && n >= limit {
-				fmt.Fprintf(w, "  ... %s more\n", group(total-int64(n)))
-				break
-			}
-			n++
-			fmt.Fprintf(w, "  %-6s %s", ch.Op, quote(ch.Key))
-			switch ch.Op {
-			case idsync.Update:
-				var parts []string
-				for _, p := range ch.Props {
-					parts = append(parts, fmt.Sprintf("%s: %s → %s", p.Name, value(p.Old), value(p.New)))
-				}
-				fmt.Fprintf(w, "  %s", strings.Join(parts, "; "))
-			default:
-				var parts []string
-				for _, p := range ch.Props {
-					val := p.New
-					if ch.Op == idsync.Delete {
-						val = p.Old
-					}
-					parts = append(parts, p.Name+"="+quote(val))
-				}
-				fmt.Fprintf(w, "  %s", strings.Join(parts, " "))
-			}
-			fmt.Fprintln(w)
-		}
-	}
-	for _, a := range cs.Associations() {
-		total := a.Inserted + a.Deleted
-		if total == 0 {
-			continue
-		}
-		fmt.Fprintf(w, "%s: %s link changes\n", a.Name, group(total))
-		n := 0
-		for ch, err := range cs.Links(a.Name) {
-			if err != nil {
-				return err
-			}
-			if limit > 0 && n >= limit {
-				fmt.Fprintf(w, "  ... %s more\n", group(total-int64(n)))
-				break
-			}
-			n++
-			fmt.Fprintf(w, "  %-6s %s → %s\n", ch.Op, quote(ch.Source), quote(ch.Target))
-		}
+		return printChanges(w, cs, f)
 	}
 	return nil
 }
@@ -173,44 +124,6 @@ func quote(s string) string {
 	return s
 }
 
-// changesJSON returns the changes as the objects of WriteJSONLines.
-func changesJSON(cs *idsync.ChangeSet, limit int) ([]any, error) {
-	out := []any{}
-	for _, t := range cs.EntityTypes() {
-		n := 0
-		for ch, err := range cs.Resources(t.Name) {
-			if err != nil {
-				return nil, err
-			}
-			if limit > 0 && n >= limit {
-				break
-			}
-			n++
-			out = append(out, struct {
-				EntityType string `json:"entityType"`
-				idsync.ResourceChange
-			}{t.Name, ch})
-		}
-	}
-	for _, a := range cs.Associations() {
-		n := 0
-		for ch, err := range cs.Links(a.Name) {
-			if err != nil {
-				return nil, err
-			}
-			if limit > 0 && n >= limit {
-				break
-			}
-			n++
-			out = append(out, struct {
-				Association string `json:"association"`
-				idsync.LinkChange
-			}{a.Name, ch})
-		}
-	}
-	return out, nil
-}
-
 var runsCommand = &command{
 	name:    "runs",
 	args:    "[--connector NAME] [--json] [--work DIR]",
@@ -221,6 +134,9 @@ var runsCommand = &command{
 		flagJSON(fs, o, "the runs")
 	},
 	run: func(c *cli, o *opts, args []string) error {
+		if err := checkWork(o.work); err != nil {
+			return err
+		}
 		engine := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: c.log})
 		runs, err := engine.Runs()
 		if err != nil {
@@ -294,13 +210,22 @@ func changeCount(r *idsync.Run) int64 {
 	return n
 }
 
+// errorsDefaultLimit is how many rows per table errors prints by default.
+const errorsDefaultLimit = 50
+
 var errorsCommand = &command{
 	name:    "errors",
-	args:    "RUN_ID [--limit N] [--json] [--work DIR]",
+	args:    "RUN_ID [--limit N | --all] [--json] [--work DIR]",
 	summary: "print a run's error report: rejected rows with file, line, column, reason",
-	nargs:   [2]int{1, 1},
+	detail: `
+The rows are listed by table (file and entity type or association), by
+line: the first 50 of each table unless --limit or --all says otherwise.
+With --json, every row unless --limit says otherwise; "total" is the
+number of rows of the report.`,
+	nargs: [2]int{1, 1},
 	setFlags: func(fs *flag.FlagSet, o *opts) {
-		fs.IntVar(&o.limit, "limit", 0, "print at most `N` rows per table (0: all)")
+		fs.IntVar(&o.limit, "limit", 0, "print at most `N` rows per table (default 50, all with --json)")
+		fs.BoolVar(&o.all, "all", false, "print every row")
 		flagWork(fs, o)
 		flagJSON(fs, o, "the report")
 	},
@@ -308,8 +233,17 @@ var errorsCommand = &command{
 }
 
 func (c *cli) errors(o *opts, id string) error {
-	engine := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: c.log})
-	r, err := engine.LoadRun(id)
+	if o.limit < 0 {
+		return usagef("errors", "--limit %d: want a positive number", o.limit)
+	}
+	if o.all && o.limit > 0 {
+		return usagef("errors", "--all and --limit %d: give one of them", o.limit)
+	}
+	limit := o.limit
+	if limit == 0 && !o.all && !o.json {
+		limit = errorsDefaultLimit
+	}
+	r, err := c.loadRun(o, id)
 	if err != nil {
 		return err
 	}
@@ -328,12 +262,29 @@ func (c *cli) errors(o *opts, id string) error {
 		}
 		return err
 	}
+	// By table, by line.
+	type table struct{ rows []idsync.Rejection }
+	var tables []table
+	for i := 0; i < len(rows); {
+		j := i
+		for j < len(rows) && rows[j].File == rows[i].File && rows[j].Name == rows[i].Name {
+			j++
+		}
+		slices.SortStableFunc(rows[i:j], func(a, b idsync.Rejection) int { return cmp.Compare(a.Line, b.Line) })
+		tables = append(tables, table{rows[i:j]})
+		i = j
+	}
 	if o.json {
-		if rows == nil {
-			rows = []idsync.Rejection{}
+		out := []idsync.Rejection{}
+		for _, t := range tables {
+			n := len(t.rows)
+			if limit > 0 {
+				n = min(n, limit)
+			}
+			out = append(out, t.rows[:n]...)
 		}
 		return writeJSON(c.stdout, map[string]any{"run": r.ID, "connector": r.Connector,
-			"errorReport": r.ErrorReport, "rejections": rows})
+			"errorReport": r.ErrorReport, "total": len(rows), "rejections": out})
 	}
 	w := c.stdout
 	normalize(r, nil)
@@ -346,30 +297,27 @@ func (c *cli) errors(o *opts, id string) error {
 	}
 	fmt.Fprintf(w, "%s  run %s: %s rows reported%s\n", r.Connector, r.ID, group(int64(len(rows))), reasons(loadSummary(r)))
 	fmt.Fprintf(w, "Report: %s (and %s)\n", r.ErrorReport, idsync.ReportJSONL)
-	for i := 0; i < len(rows); {
-		j := i
-		for j < len(rows) && rows[j].File == rows[i].File && rows[j].Name == rows[i].Name {
-			j++
-		}
-		slices.SortStableFunc(rows[i:j], func(a, b idsync.Rejection) int { return cmp.Compare(a.Line, b.Line) })
+	for _, t := range tables {
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "%s (%s): %s rows\n", filepath.Base(rows[i].File), rows[i].Name, group(int64(j-i)))
+		fmt.Fprintf(w, "%s (%s): %s rows\n", filepath.Base(t.rows[0].File), t.rows[0].Name, group(int64(len(t.rows))))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  LINE\tKEY\tCOLUMN\tREASON\tMESSAGE\tRAW")
-		for k := i; k < j; k++ {
-			if o.limit > 0 && k-i >= o.limit {
-				fmt.Fprintf(tw, "  ... %s more\n", group(int64(j-k)))
+		for k, x := range t.rows {
+			if limit > 0 && k >= limit {
+				more := "  ... %s more"
+				if o.limit == 0 {
+					more += " (--all lists them)"
+				}
+				fmt.Fprintf(tw, more+"\n", group(int64(len(t.rows)-k)))
 				break
 			}
-			x := rows[k]
 			reason := string(x.Code)
 			if x.Code == idsync.DroppedReference || x.Code == idsync.DuplicateLink {
 				reason += " (kept)"
 			}
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", x.Line, cell(x.Key), cell(x.Column), reason, oneLine(x.Message), cell(clip(x.Raw, 60)))
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", x.Line, cell(x.Key), cell(x.Column), reason, oneLine(human(x.Message)), cell(clip(x.Raw, 60)))
 		}
 		tw.Flush()
-		i = j
 	}
 	return nil
 }
@@ -379,7 +327,7 @@ func cell(s string) string {
 	if s == "" {
 		return "-"
 	}
-	if strings.ContainsAny(s, "\t\n\r") {
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		return strconv.Quote(s)
 	}
 	return s

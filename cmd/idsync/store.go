@@ -65,11 +65,10 @@ func canonicalStoreURL(u string) string {
 // storeExists reports whether the store that u names may exist: false for
 // a SQLite file that does not.
 func storeExists(u string) bool {
-	lower := strings.ToLower(u)
-	if !strings.HasPrefix(lower, "sqlite:") {
+	p, ok := sqlitePath(u)
+	if !ok {
 		return true
 	}
-	p, _, _ := strings.Cut(strings.TrimPrefix(u[len("sqlite:"):], "//"), "?")
 	_, err := os.Stat(p)
 	return err == nil
 }
@@ -181,3 +180,42 @@ func parseMode(cmd, s string) (idsync.Mode, error) {
 }
 
 var errNoMemBrowse = errors.New("the mem: store forgets everything when idsync exits, so there is nothing to browse; use a sqlite: or postgres:// store")
+
+// sqlitePath returns the file of a SQLite store URL (sqlite:PATH,
+// file:PATH, or a path ending in .db, .sqlite or .sqlite3), and false for
+// other stores.
+func sqlitePath(u string) (string, bool) {
+	lower := strings.ToLower(u)
+	var p string
+	switch {
+	case isMem(lower), strings.Contains(lower, "://"):
+		return "", false
+	case strings.HasPrefix(lower, "sqlite:"):
+		p = strings.TrimPrefix(u[len("sqlite:"):], "//")
+	case strings.HasPrefix(lower, "file:"):
+		p = strings.TrimPrefix(u[len("file:"):], "//")
+	default:
+		switch filepath.Ext(lower) {
+		case ".db", ".sqlite", ".sqlite3":
+			p = u
+		default:
+			return "", false
+		}
+	}
+	p, _, _ = strings.Cut(p, "?")
+	return p, true
+}
+
+// checkStoreExists refuses, for a command that only reads, a SQLite store
+// whose file does not exist: opening it would create an empty one.
+func checkStoreExists(cmd, u string) error {
+	p, ok := sqlitePath(u)
+	if !ok {
+		return nil
+	}
+	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+		abs, _ := filepath.Abs(p)
+		return fmt.Errorf("no store %s: the file %s does not exist (%s reads a store and creates none; give --store URL or set $IDSYNC_STORE)", redact(u), abs, cmd)
+	}
+	return nil
+}
