@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -89,6 +88,7 @@ type RunOptions struct {
 // the process dies) and, if the store is a [Locker], the store's lock.
 type Engine struct {
 	store Store
+	state StateKeeper // the store, if it is a StateStore, or the work folder
 	opts  Options
 	log   *slog.Logger
 }
@@ -115,14 +115,19 @@ func New(store Store, opts *Options) *Engine {
 	if e.log == nil {
 		e.log = slog.New(warnings{slog.Default().Handler()})
 	}
+	e.state = folderState{e.opts.WorkDir}
+	if ss, ok := store.(StateStore); ok {
+		e.state = ss
+	}
 	return e
 }
 
 // Store returns the engine's store.
 func (e *Engine) Store() Store { return e.store }
 
-// Run is the record of one synchronization run, kept as run.json in its
-// folder of the work directory.
+// Run is the record of one synchronization run, kept by the engine's
+// StateKeeper (the store, if it is a StateStore, or run.json in the run's
+// folder of the work directory).
 type Run struct {
 	ID        string    `json:"id"`
 	Connector string    `json:"connector"`
@@ -156,8 +161,25 @@ type Run struct {
 	// [Identifier]: the store that the run's plan applies to, and only it.
 	StoreName string `json:"storeName,omitempty"`
 	StoreID   string `json:"storeID,omitempty"`
+	// Review says who resumed or cancelled the run, why and when.
+	Review *Review `json:"review,omitempty"`
 
 	dir string
+}
+
+// Review is the audit of a person's decision on a run.
+type Review struct {
+	Action  string    `json:"action"` // "resume" or "cancel"
+	Actor   string    `json:"actor"`
+	Comment string    `json:"comment,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// ReviewOptions say who resumes or cancels a run, and why, for the run's
+// audit (Run.Review). A nil *ReviewOptions records no one.
+type ReviewOptions struct {
+	Actor   string
+	Comment string
 }
 
 // Dir returns the run's folder.
@@ -171,19 +193,6 @@ func (r *Run) Counters() *threshold.Counters {
 	return counters(r.Connector, r.EntityTypes, r.Associations)
 }
 
-// connState is a connector's state in the work folder.
-type connState struct {
-	BlockedRun string `json:"blockedRun,omitempty"`
-	// Running is the run in progress: found set by the next run, which
-	// holds the connector's lock, it names a run whose process died.
-	Running string `json:"running,omitempty"`
-	Cursor  string `json:"cursor,omitempty"`
-	LastRun string `json:"lastRun,omitempty"`
-	// Previous is the store's fingerprint when the previous snapshots were
-	// kept: if the store has another, they no longer describe it.
-	Previous string `json:"previous,omitempty"`
-	Disabled bool   `json:"disabled,omitempty"`
-}
 
 func (e *Engine) connDir(name string) string {
 	return filepath.Join(e.opts.WorkDir, "connectors", name)
@@ -198,45 +207,6 @@ func checkName(name string) error {
 	return nil
 }
 
-func (e *Engine) loadState(name string) (connState, error) {
-	var s connState
-	b, err := os.ReadFile(filepath.Join(e.connDir(name), "state.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return s, nil
-	}
-	if err != nil {
-		return s, fmt.Errorf("idsync: %w", err)
-	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		return s, fmt.Errorf("idsync: %s state: %w", name, err)
-	}
-	return s, nil
-}
-
-// updateState changes a connector's state file: it reads the file, lets
-// change modify it, and writes it back, all under the state file's lock,
-// so that changes made meanwhile by this or another process (activation,
-// another run's end) are not lost.
-func (e *Engine) updateState(name string, change func(*connState)) error {
-	if err := checkName(name); err != nil {
-		return err
-	}
-	unlock, err := flock.Lock(filepath.Join(e.connDir(name), "state.lock"), "")
-	if err != nil {
-		return fmt.Errorf("idsync: %w", err)
-	}
-	defer unlock()
-	s, err := e.loadState(name)
-	if err != nil {
-		return err
-	}
-	change(&s)
-	if err := os.MkdirAll(e.connDir(name), 0o755); err != nil {
-		return fmt.Errorf("idsync: %w", err)
-	}
-	b, _ := json.MarshalIndent(s, "", "  ")
-	return writeFileAtomic(filepath.Join(e.connDir(name), "state.json"), b)
-}
 
 // tryLock takes the connector's lock without waiting: always its lock
 // file in the work folder, and the store's lock if the store is a Locker.
@@ -291,7 +261,7 @@ func (e *Engine) newRun(ctx context.Context, conn string, mode Mode) (*Run, erro
 	}
 	// Visible from its start: a run whose process dies is found running
 	// with its connector unlocked, and shown as interrupted.
-	if err := e.saveRun(r); err != nil {
+	if err := e.state.SaveRun(ctx, r); err != nil {
 		os.RemoveAll(r.dir)
 		return nil, err
 	}
@@ -304,7 +274,7 @@ const interrupted = "interrupted: the process running it ended before the run di
 // reap marks run, found Running, as Failed and interrupted if no process
 // holds its connector's lock any longer (held says the caller holds it),
 // and removes its files but run.json. It reports whether it did.
-func (e *Engine) reap(run *Run, held bool) bool {
+func (e *Engine) reap(ctx context.Context, run *Run, held bool) bool {
 	if run.State != Running {
 		return false
 	}
@@ -314,14 +284,14 @@ func (e *Engine) reap(run *Run, held bool) bool {
 			return false // running, or no telling
 		}
 		defer unlock()
-		if r, err := e.loadRun(run.ID); err != nil || r.State != Running {
+		if r, err := e.loadRun(ctx, run.ID); err != nil || r.State != Running {
 			return false // it ended meanwhile
 		}
 	}
 	run.State, run.Error = Failed, interrupted
 	run.Ended = e.opts.Now().UTC()
 	run.ErrorReport = ""
-	if e.saveRun(run) != nil {
+	if e.state.SaveRun(ctx, run) != nil {
 		return false
 	}
 	ents, _ := os.ReadDir(run.dir)
@@ -334,59 +304,39 @@ func (e *Engine) reap(run *Run, held bool) bool {
 	return true
 }
 
-func (e *Engine) saveRun(r *Run) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("idsync: %w", err)
-	}
-	return writeFileAtomic(filepath.Join(r.dir, "run.json"), b)
-}
-
-// LoadRun reads the record of a run from the work folder. A run found
-// Running whose process has died is marked Failed (interrupted) first.
-func (e *Engine) LoadRun(id string) (*Run, error) {
-	r, err := e.loadRun(id)
+// LoadRun returns the record of a run. A run found Running whose process
+// has died is marked Failed (interrupted) first.
+func (e *Engine) LoadRun(ctx context.Context, id string) (*Run, error) {
+	r, err := e.loadRun(ctx, id)
 	if err == nil {
-		e.reap(r, false)
+		e.reap(ctx, r, false)
 	}
 	return r, err
 }
 
-func (e *Engine) loadRun(id string) (*Run, error) {
-	if id == "" || strings.ContainsAny(id, `/\`) || id == "." || id == ".." {
-		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
-	}
-	dir := filepath.Join(e.opts.WorkDir, "runs", id)
-	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
-	}
+func (e *Engine) loadRun(ctx context.Context, id string) (*Run, error) {
+	r, err := e.state.LoadRun(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("idsync: %w", err)
+		return nil, err
 	}
-	r := &Run{dir: dir}
-	if err := json.Unmarshal(b, r); err != nil {
-		return nil, fmt.Errorf("idsync: run %s: %w", id, err)
-	}
+	r.dir = filepath.Join(e.opts.WorkDir, "runs", r.ID)
 	return r, nil
 }
 
-// Runs lists the runs in the work folder, oldest first.
-func (e *Engine) Runs() ([]*Run, error) {
-	ents, err := os.ReadDir(filepath.Join(e.opts.WorkDir, "runs"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+// Runs returns the records of the runs that q selects (all when q is
+// nil), newest first; runs whose process died are shown as interrupted.
+func (e *Engine) Runs(ctx context.Context, q *RunQuery) ([]*Run, error) {
+	if q == nil {
+		q = &RunQuery{}
 	}
+	runs, err := e.state.Runs(ctx, *q)
 	if err != nil {
-		return nil, fmt.Errorf("idsync: %w", err)
+		return nil, err
 	}
-	var runs []*Run
-	for _, d := range ents {
-		if r, err := e.LoadRun(d.Name()); err == nil {
-			runs = append(runs, r)
-		}
+	for _, r := range runs {
+		r.dir = filepath.Join(e.opts.WorkDir, "runs", r.ID)
+		e.reap(ctx, r, false)
 	}
-	slices.SortFunc(runs, func(a, b *Run) int { return a.Started.Compare(b.Started) })
 	return runs, nil
 }
 
@@ -440,7 +390,7 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 		return nil, err
 	}
 	defer unlock()
-	state, err := e.loadState(model.Name)
+	state, err := e.state.ConnectorState(ctx, model.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -448,15 +398,15 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 		return nil, fmt.Errorf("%w: %s has blocked run %s: resume or cancel it, or run in complete mode", ErrConnectorBlocked, model.Name, state.BlockedRun)
 	}
 	if state.Running != "" {
-		if dead, err := e.loadRun(state.Running); err == nil {
-			e.reap(dead, true) // this engine holds the lock: its process died
+		if dead, err := e.loadRun(ctx, state.Running); err == nil {
+			e.reap(ctx, dead, true) // this engine holds the lock: its process died
 		}
 	}
 	run, err = e.newRun(ctx, model.Name, mode)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.updateState(model.Name, func(s *connState) { s.Running = run.ID }); err != nil {
+	if err := e.state.UpdateConnectorState(ctx, model.Name, func(s *ConnectorState) { s.Running = run.ID }); err != nil {
 		return nil, err
 	}
 	log := e.log.With("connector", model.Name, "run", run.ID, "mode", mode)
@@ -475,10 +425,11 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 		if run.State != Planned && run.State != Blocked {
 			run.Ended = e.opts.Now().UTC()
 		}
-		if serr := e.saveRun(run); err == nil && serr != nil {
+		wctx := context.WithoutCancel(ctx) // the run's end is recorded, cancelled or not
+		if serr := e.state.SaveRun(wctx, run); err == nil && serr != nil {
 			err = serr
 		}
-		if serr := e.updateState(model.Name, func(s *connState) {
+		if serr := e.state.UpdateConnectorState(wctx, model.Name, func(s *ConnectorState) {
 			if s.Running == run.ID {
 				s.Running = ""
 			}
@@ -517,7 +468,7 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	}
 
 	// Prepare.
-	prev := filepath.Join(e.connDir(model.Name), "previous")
+	prev := e.previousDir(model.Name, state)
 	p, err := Prepare(ctx, model, ext, &PrepareOptions{
 		Dir: filepath.Join(run.dir, "prepared"), Mode: mode, Store: e.store, Previous: prev,
 		MemoryBudget: e.opts.MemoryBudget, Progress: e.opts.Progress,
@@ -582,11 +533,17 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	}
 	if exceeded != nil {
 		run.State = Blocked
-		if err := e.updateState(model.Name, func(s *connState) {
-			e.supersede(s.BlockedRun, run.ID)
-			s.BlockedRun = run.ID
+		var old string
+		if err := e.state.UpdateConnectorState(ctx, model.Name, func(s *ConnectorState) {
+			old, s.BlockedRun = s.BlockedRun, run.ID
 		}); err != nil {
 			return run, err
+		}
+		if r := e.superseded(ctx, old, run.ID); r != nil {
+			if err := e.state.SaveRun(ctx, r); err != nil {
+				return run, err
+			}
+			e.dropChanges(r)
 		}
 		log.Warn("run blocked by thresholds", "reason", exceeded.Error())
 		return run, &BlockedError{RunID: run.ID, Err: exceeded}
@@ -603,20 +560,32 @@ func hasSnapshotDelta(p *Prepared) bool {
 	return slices.ContainsFunc(slices.Concat(p.EntityTypes, p.Associations), func(t *PreparedTable) bool { return t.Snapshot != "" })
 }
 
-// supersede cancels the blocked run old, which the run by now replaces: a
-// person reviews the newer plan, and the older one must not be resumed.
-func (e *Engine) supersede(old, by string) {
+// superseded returns the blocked run old as cancelled, since the run by
+// now replaces it (a person reviews the newer plan, and the older one
+// must not be resumed), or nil if old is no blocked run. The caller saves
+// it.
+func (e *Engine) superseded(ctx context.Context, old, by string) *Run {
 	if old == "" || old == by {
-		return
+		return nil
 	}
-	r, err := e.LoadRun(old)
+	r, err := e.loadRun(ctx, old)
 	if err != nil || r.State != Blocked {
-		return
+		return nil
 	}
 	r.State, r.Ended, r.Error = Cancelled, e.opts.Now().UTC(), "superseded by run "+by
-	if e.saveRun(r) == nil {
-		os.RemoveAll(filepath.Join(r.dir, "changes"))
+	return r
+}
+
+// dropChanges removes the change set of a run that can no longer apply.
+func (e *Engine) dropChanges(r *Run) { os.RemoveAll(filepath.Join(r.dir, "changes")) }
+
+// previousDir is the folder of the connector's previous prepared
+// snapshots, which state points to.
+func (e *Engine) previousDir(name string, state ConnectorState) string {
+	if state.PreviousSnapshot != "" {
+		return filepath.Join(e.connDir(name), "snapshots", state.PreviousSnapshot)
 	}
+	return filepath.Join(e.connDir(name), "previous") // a work folder of an earlier version
 }
 
 // snapshotCursor returns the cursor of a full export: where the changes
@@ -629,11 +598,44 @@ func snapshotCursor(ext connector.Extraction) string {
 }
 
 // apply applies a change set and, on success, records the run as
-// succeeded, keeps its prepared snapshots as the previous ones and clears
-// the connector's blocked state. Once the store has the changes, the run
-// has succeeded: if keeping the snapshots fails, they are dropped (the
-// next incremental run then asks for a complete one) and a warning logged.
+// succeeded, makes its prepared snapshots the previous ones and clears the
+// connector's blocked state (cancelling a blocked run that the run
+// supersedes). The snapshots are staged first, in a folder of their own,
+// and the state points to them once the run has succeeded: with a
+// StateStore, all of this commits in the transaction of the changes. If
+// staging the snapshots fails, the run goes on without them (the next
+// incremental run then asks for a complete one), with a warning.
 func (e *Engine) apply(ctx context.Context, run *Run, cs *ChangeSet, p *Prepared) error {
+	state, err := e.state.ConnectorState(ctx, run.Connector)
+	if err != nil {
+		return err
+	}
+	snapshot := run.ID
+	staged := filepath.Join(e.connDir(run.Connector), "snapshots", snapshot)
+	if err := promote(ctx, filepath.Join(run.dir, "prepared"), e.previousDir(run.Connector, state), staged, p); err != nil {
+		e.log.Warn("previous snapshot dropped: the next incremental run needs a complete one", "connector", run.Connector, "run", run.ID, "error", err)
+		os.RemoveAll(staged)
+		snapshot = ""
+	}
+	// The connector's lock is held: its blocked run stays as read.
+	var old *Run
+	if run.Mode == Complete || state.BlockedRun == run.ID {
+		old = e.superseded(ctx, state.BlockedRun, run.ID)
+	}
+	success := func(s *ConnectorState, fingerprint string) {
+		if run.Mode == Complete || s.BlockedRun == run.ID {
+			s.BlockedRun = ""
+		}
+		if run.Mode == Complete || run.Cursor != "" {
+			// A complete run's store holds its snapshot: changes are
+			// exported from the snapshot's cursor, or from none.
+			s.Cursor = run.Cursor
+		}
+		s.LastRun, s.Previous, s.PreviousSnapshot = run.ID, fingerprint, snapshot
+		if snapshot == "" {
+			s.Previous = ""
+		}
+	}
 	total := cs.Len()
 	report := func(done int64) {
 		if e.opts.Progress != nil {
@@ -642,41 +644,83 @@ func (e *Engine) apply(ctx context.Context, run *Run, cs *ChangeSet, p *Prepared
 	}
 	report(0)
 	cs.read = &readCounter{total: total, report: report} // the store reads the changes as it applies them
-	err := e.store.Apply(ctx, cs)
-	cs.read = nil
+	defer func() { cs.read = nil }()
+	ended := *run
+	ended.State, ended.Ended = Succeeded, e.opts.Now().UTC()
+	c := &Commit{Runs: []*Run{&ended}, State: success}
+	if old != nil {
+		c.Runs = append(c.Runs, old)
+	}
+	if ss, ok := e.store.(StateStore); ok {
+		err = ss.ApplyRun(ctx, cs, c)
+	} else {
+		err = e.applyThenRecord(ctx, cs, c)
+	}
 	if err != nil {
+		os.RemoveAll(staged)
 		return fmt.Errorf("idsync: apply: %w", err)
 	}
 	report(total)
-	run.State = Succeeded
-	prev := filepath.Join(e.connDir(run.Connector), "previous")
-	fp, err := e.store.Fingerprint(context.WithoutCancel(ctx), run.Connector)
-	if err == nil {
-		err = promote(ctx, filepath.Join(run.dir, "prepared"), prev, p)
+	run.State, run.Ended = ended.State, ended.Ended
+	if old != nil {
+		e.dropChanges(old)
 	}
+	e.pruneSnapshots(run.Connector, snapshot)
+	return nil
+}
+
+// A Commit is what a run's success records with its changes: the run
+// records to save (the run, succeeded, and a blocked run it supersedes,
+// cancelled), and the change of the connector's state, which is given the
+// store's fingerprint once the changes are written.
+type Commit struct {
+	Runs  []*Run
+	State func(s *ConnectorState, fingerprint string)
+}
+
+// Connector returns the connector whose state the commit changes.
+func (c *Commit) Connector() string { return c.Runs[0].Connector }
+
+// applyThenRecord is the success of a run whose state the work folder
+// keeps: the changes first, then the state, not atomically.
+func (e *Engine) applyThenRecord(ctx context.Context, cs *ChangeSet, c *Commit) error {
+	if err := e.store.Apply(ctx, cs); err != nil {
+		return err
+	}
+	wctx := context.WithoutCancel(ctx) // the changes are in: record them
+	fp, err := e.store.Fingerprint(wctx, c.Connector())
 	if err != nil {
-		e.log.Warn("previous snapshot dropped: the next incremental run needs a complete one", "connector", run.Connector, "run", run.ID, "error", err)
-		os.RemoveAll(prev)
-		fp = ""
+		fp = "" // the previous snapshot cannot be trusted: a complete run is needed
 	}
-	return e.updateState(run.Connector, func(s *connState) {
-		if run.Mode == Complete || s.BlockedRun == run.ID {
-			e.supersede(s.BlockedRun, run.ID)
-			s.BlockedRun = ""
+	if err := e.state.UpdateConnectorState(wctx, c.Connector(), func(s *ConnectorState) { c.State(s, fp) }); err != nil {
+		return err
+	}
+	for _, r := range c.Runs {
+		if err := e.state.SaveRun(wctx, r); err != nil {
+			return err
 		}
-		if run.Mode == Complete || run.Cursor != "" {
-			// A complete run's store holds its snapshot: changes are
-			// exported from the snapshot's cursor, or from none.
-			s.Cursor = run.Cursor
+	}
+	return nil
+}
+
+// pruneSnapshots removes the connector's snapshot folders but keep.
+func (e *Engine) pruneSnapshots(name, keep string) {
+	dir := filepath.Join(e.connDir(name), "snapshots")
+	ents, _ := os.ReadDir(dir)
+	for _, d := range ents {
+		if d.Name() != keep {
+			os.RemoveAll(filepath.Join(dir, d.Name()))
 		}
-		s.LastRun, s.Previous = run.ID, fp
-	})
+	}
+	if keep != "" {
+		os.RemoveAll(filepath.Join(e.connDir(name), "previous"))
+	}
 }
 
 // lockRun takes the lock of a run's connector and reads the run's record
 // under it.
 func (e *Engine) lockRun(ctx context.Context, runID string) (*Run, func(), error) {
-	run, err := e.LoadRun(runID)
+	run, err := e.LoadRun(ctx, runID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -684,17 +728,27 @@ func (e *Engine) lockRun(ctx context.Context, runID string) (*Run, func(), error
 	if err != nil {
 		return nil, nil, err
 	}
-	if run, err = e.LoadRun(runID); err != nil { // it may have changed meanwhile
+	if run, err = e.loadRun(ctx, runID); err != nil { // it may have changed meanwhile
 		unlock()
 		return nil, nil, err
 	}
 	return run, unlock, nil
 }
 
+// review returns the audit of a person's decision on a run.
+func (e *Engine) review(action string, opts *ReviewOptions) *Review {
+	r := &Review{Action: action, At: e.opts.Now().UTC()}
+	if opts != nil {
+		r.Actor, r.Comment = opts.Actor, opts.Comment
+	}
+	return r
+}
+
 // Resume applies a blocked run's change set exactly as it was reviewed,
 // if the store has not changed since it was planned; otherwise it returns
-// an error matching ErrStalePlan and writes nothing.
-func (e *Engine) Resume(ctx context.Context, runID string) (*Run, error) {
+// an error matching ErrStalePlan and writes nothing. opts, which may be
+// nil, names who resumes it and why, for the run's Review.
+func (e *Engine) Resume(ctx context.Context, runID string, opts *ReviewOptions) (*Run, error) {
 	run, unlock, err := e.lockRun(ctx, runID)
 	if err != nil {
 		return nil, err
@@ -724,21 +778,24 @@ func (e *Engine) Resume(ctx context.Context, runID string) (*Run, error) {
 	if err != nil {
 		return run, err
 	}
+	run.Review = e.review("resume", opts)
 	if err := e.apply(ctx, run, cs, p); err != nil {
+		failed := *run
+		failed.Review = nil // nothing was applied: the run still waits
 		if !errors.Is(err, ErrStalePlan) {
-			run.Error = err.Error()
+			failed.Error = err.Error()
 		}
-		e.saveRun(run)
-		return run, err
+		e.state.SaveRun(context.WithoutCancel(ctx), &failed)
+		return &failed, err
 	}
-	run.Ended = e.opts.Now().UTC()
-	e.log.Info("run resumed", "connector", run.Connector, "run", run.ID)
-	return run, e.saveRun(run)
+	e.log.Info("run resumed", "connector", run.Connector, "run", run.ID, "actor", run.Review.Actor)
+	return run, nil
 }
 
 // Cancel discards a blocked or planned run: its change set is removed and
-// the connector is no longer blocked by it.
-func (e *Engine) Cancel(ctx context.Context, runID string) (*Run, error) {
+// the connector is no longer blocked by it. opts, which may be nil, names
+// who cancels it and why, for the run's Review.
+func (e *Engine) Cancel(ctx context.Context, runID string, opts *ReviewOptions) (*Run, error) {
 	run, unlock, err := e.lockRun(ctx, runID)
 	if err != nil {
 		return nil, err
@@ -747,14 +804,12 @@ func (e *Engine) Cancel(ctx context.Context, runID string) (*Run, error) {
 	if run.State != Blocked && run.State != Planned {
 		return run, fmt.Errorf("%w: run %s is %s, only a blocked or planned run can be cancelled", ErrRunState, runID, run.State)
 	}
-	run.State, run.Ended = Cancelled, e.opts.Now().UTC()
-	if err := e.saveRun(run); err != nil {
+	run.State, run.Ended, run.Review = Cancelled, e.opts.Now().UTC(), e.review("cancel", opts)
+	if err := e.state.SaveRun(ctx, run); err != nil {
 		return run, err
 	}
-	if err := os.RemoveAll(filepath.Join(run.dir, "changes")); err != nil {
-		return run, fmt.Errorf("idsync: %w", err)
-	}
-	return run, e.updateState(run.Connector, func(s *connState) {
+	e.dropChanges(run)
+	return run, e.state.UpdateConnectorState(ctx, run.Connector, func(s *ConnectorState) {
 		if s.BlockedRun == runID {
 			s.BlockedRun = ""
 		}
@@ -762,20 +817,26 @@ func (e *Engine) Cancel(ctx context.Context, runID string) (*Run, error) {
 }
 
 // BlockedRun returns the ID of the connector's blocked run, or "".
-func (e *Engine) BlockedRun(connector string) (string, error) {
-	s, err := e.loadState(connector)
+func (e *Engine) BlockedRun(ctx context.Context, connector string) (string, error) {
+	s, err := e.state.ConnectorState(ctx, connector)
 	return s.BlockedRun, err
+}
+
+// ConnectorState returns what the engine keeps of a connector: its
+// blocked run, run in progress, cursor, last run, activation.
+func (e *Engine) ConnectorState(ctx context.Context, connector string) (ConnectorState, error) {
+	return e.state.ConnectorState(ctx, connector)
 }
 
 // SetActive activates or deactivates a connector: a deactivated connector
 // is skipped by jobs until it is activated again.
-func (e *Engine) SetActive(connector string, active bool) error {
-	return e.updateState(connector, func(s *connState) { s.Disabled = !active })
+func (e *Engine) SetActive(ctx context.Context, connector string, active bool) error {
+	return e.state.UpdateConnectorState(ctx, connector, func(s *ConnectorState) { s.Disabled = !active })
 }
 
 // Active reports whether a connector is active (not deactivated).
-func (e *Engine) Active(connector string) (bool, error) {
-	s, err := e.loadState(connector)
+func (e *Engine) Active(ctx context.Context, connector string) (bool, error) {
+	s, err := e.state.ConnectorState(ctx, connector)
 	return !s.Disabled, err
 }
 
@@ -797,19 +858,20 @@ func Policy(m *entitytype.Model) *threshold.Policy {
 	return p
 }
 
-// promote makes a run's prepared snapshots the connector's previous ones.
-// A key that the run protected keeps its previous record, as the store
-// keeps its resource: a later incremental run then still sees it, and
-// deletes it if it disappears. The new folder is staged and swapped in,
-// so a failure leaves the old one whole.
-func promote(ctx context.Context, from, to string, p *Prepared) error {
-	stage, old := to+".new", to+".old"
+// promote writes into the folder to the connector's next previous
+// snapshots: a run's prepared snapshots (in from) and, for a key that the
+// run protected, its previous record (in prev), as the store keeps its
+// resource: a later incremental run then still sees it, and deletes it if
+// it disappears. The folder is staged and renamed, so that it is whole or
+// absent.
+func promote(ctx context.Context, from, prev, to string, p *Prepared) error {
+	stage := to + ".new"
 	os.RemoveAll(stage)
 	if err := os.MkdirAll(stage, 0o755); err != nil {
 		return fmt.Errorf("idsync: %w", err)
 	}
 	for i, t := range slices.Concat(p.EntityTypes, p.Associations) {
-		prevFile := filepath.Join(to, t.Name+".prepared")
+		prevFile := filepath.Join(prev, t.Name+".prepared")
 		out := filepath.Join(stage, t.Name+".prepared")
 		if snapshotFile(t) == "" || (t.Delta && t.Snapshot == "") {
 			// Nothing prepared, or a delta the connector exported: the
@@ -844,14 +906,11 @@ func promote(ctx context.Context, from, to string, p *Prepared) error {
 	if err := linkFile(filepath.Join(from, preparedIndex), filepath.Join(stage, preparedIndex)); err != nil {
 		return err
 	}
-	os.RemoveAll(old)
-	if err := os.Rename(to, old); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("idsync: %w", err)
-	}
+	os.RemoveAll(to)
 	if err := os.Rename(stage, to); err != nil {
 		return fmt.Errorf("idsync: %w", err)
 	}
-	return os.RemoveAll(old)
+	return nil
 }
 
 // keepProtected writes the new snapshot, plus the previous records of the

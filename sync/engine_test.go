@@ -70,18 +70,18 @@ func TestFirstRunBlocksThenResumeApplies(t *testing.T) {
 	assert.EqualValues(t, 3, run.EntityTypes[0].Inserted)
 	assert.EqualValues(t, 4, run.Associations[0].Inserted)
 
-	blocked, err := eng.BlockedRun("SAB")
+	blocked, err := eng.BlockedRun(context.Background(), "SAB")
 	require.NoError(t, err)
 	assert.Equal(t, run.ID, blocked)
 
-	run, err = eng.Resume(ctx, run.ID)
+	run, err = eng.Resume(ctx, run.ID, nil)
 	require.NoError(t, err)
 	assert.Equal(t, idsync.Succeeded, run.State)
 	assert.Equal(t, map[string]string{"id": "U1", "name": "Ann", "hireDate": "2024-01-02", "active": "true", "org": "O1"}, store.Get("SAB_User", "U1"))
 	assert.Equal(t, 4, store.LinkCount("SAB_Members"))
 	assert.True(t, store.HasLink("SAB_Members", "G2", "U3"))
 
-	_, err = eng.Resume(ctx, run.ID)
+	_, err = eng.Resume(ctx, run.ID, nil)
 	assert.ErrorIs(t, err, idsync.ErrRunState, "a run is resumed once")
 
 	// Running the same extraction again changes nothing.

@@ -43,7 +43,7 @@ func Example() {
 		for c := range cs.Resources("HR_Person") {
 			fmt.Println(c.Op, c.Key, c.Props)
 		}
-		run, err = engine.Resume(ctx, run.ID)
+		run, err = engine.Resume(ctx, run.ID, nil)
 	}
 	if err != nil {
 		fmt.Println(err)

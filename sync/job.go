@@ -75,7 +75,7 @@ func (e *Engine) RunJob(ctx context.Context, conns []connector.Connector, opts *
 	var errs []error
 	for _, c := range conns {
 		name := c.Model().Name
-		active, err := e.Active(name)
+		active, err := e.Active(ctx, name)
 		if err != nil {
 			return res, err
 		}

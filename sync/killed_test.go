@@ -54,7 +54,7 @@ func TestKilledRunShowsInterrupted(t *testing.T) {
 	require.Equal(t, "exporting\n", line)
 
 	eng := idsync.New(memstore.New(), &idsync.Options{WorkDir: work})
-	runs, err := eng.Runs()
+	runs, err := eng.Runs(context.Background(), nil)
 	require.NoError(t, err)
 	require.Len(t, runs, 1, "a run is visible from its start")
 	assert.Equal(t, idsync.Running, runs[0].State, "its process holds the connector's lock")
@@ -62,7 +62,7 @@ func TestKilledRunShowsInterrupted(t *testing.T) {
 
 	require.NoError(t, cmd.Process.Kill())
 	cmd.Wait()
-	runs, err = eng.Runs()
+	runs, err = eng.Runs(context.Background(), nil)
 	require.NoError(t, err)
 	require.Len(t, runs, 1)
 	run := runs[0]
@@ -82,7 +82,7 @@ func TestKilledRunShowsInterrupted(t *testing.T) {
 	next, err := eng.Run(context.Background(), conn, nil)
 	require.NoError(t, err)
 	assert.Equal(t, idsync.Succeeded, next.State)
-	again, err := eng.LoadRun(run.ID)
+	again, err := eng.LoadRun(context.Background(), run.ID)
 	require.NoError(t, err)
 	assert.Equal(t, idsync.Failed, again.State)
 }

@@ -169,7 +169,7 @@ func TestPreviousSnapshotKeptUntilSuccess(t *testing.T) {
 	conn.Set("SAB_User", userHeader, []string{"U1", "Ann", "02/01/2024", "Y", "O1"})
 	run, err := eng.Run(ctx, conn, &idsync.RunOptions{Mode: idsync.Incremental})
 	require.ErrorIs(t, err, idsync.ErrBlocked)
-	_, err = eng.Cancel(ctx, run.ID)
+	_, err = eng.Cancel(ctx, run.ID, nil)
 	require.NoError(t, err)
 
 	// A failed run (a missing column) leaves it alone too.

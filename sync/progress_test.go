@@ -118,7 +118,7 @@ func TestProgressEvents(t *testing.T) {
 	require.ErrorIs(t, err, idsync.ErrBlocked)
 	rec.check(t, blocked, []string{"export", "prepare", "diff"})
 	rec = recorder{}
-	resumed, err := eng.Resume(ctx, blocked.ID)
+	resumed, err := eng.Resume(ctx, blocked.ID, nil)
 	require.NoError(t, err)
 	rec.check(t, resumed, []string{"apply"})
 }

@@ -91,10 +91,10 @@ func TestReviewSetActiveLostWhenRunBlocks(t *testing.T) {
 	eng, _ := newEngine(t)
 	mc := memconn.New(sabModel())
 	day1(mc)
-	conn := hookConn{mc, func() { require.NoError(t, eng.SetActive("SAB", false)) }}
+	conn := hookConn{mc, func() { require.NoError(t, eng.SetActive(context.Background(), "SAB", false)) }}
 	_, err := eng.Run(ctx, conn, nil)
 	require.ErrorIs(t, err, idsync.ErrBlocked)
-	active, err := eng.Active("SAB")
+	active, err := eng.Active(context.Background(), "SAB")
 	require.NoError(t, err)
 	assert.False(t, active, "the deactivation made during the run was lost")
 }

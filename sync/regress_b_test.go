@@ -54,7 +54,7 @@ func TestReviewHashIgnoresModel(t *testing.T) {
 	s := strings.Replace(string(b), `"name": "hireDate"`, `"name": "salary"`, 1)
 	require.NotEqual(t, string(b), s)
 	require.NoError(t, os.WriteFile(f, []byte(s), 0o644))
-	_, err = eng.Resume(ctx, run.ID)
+	_, err = eng.Resume(ctx, run.ID, nil)
 	t.Logf("resume err=%v U1=%v", err, store.Get("SAB_User", "U1"))
 	assert.Error(t, err, "an edited change set must be refused")
 }

@@ -254,11 +254,11 @@ func TestRejectedRowsProtectTheirKeys(t *testing.T) {
 			}
 		}
 		after := dump(store)
-		runs, err := eng.Runs()
+		runs, err := eng.Runs(context.Background(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		report, err := idsync.ReadReport(filepath.Join(filepath.Dir(runs[len(runs)-1].ErrorReport), idsync.ReportJSONL))
+		report, err := idsync.ReadReport(filepath.Join(filepath.Dir(runs[0].ErrorReport), idsync.ReportJSONL))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,12 +29,12 @@ func TestResumeIntoAnotherStoreRefused(t *testing.T) {
 	idA, _ := a.Identity(ctx)
 	assert.Equal(t, "sqlite:A.db", run.StoreName, "the run names its store")
 	assert.Equal(t, idA, run.StoreID)
-	loaded, err := engA.LoadRun(run.ID)
+	loaded, err := engA.LoadRun(context.Background(), run.ID)
 	require.NoError(t, err)
 	assert.Equal(t, idA, loaded.StoreID, "the identity is kept in run.json")
 
 	engB := idsync.New(b, &idsync.Options{WorkDir: work, StoreName: "sqlite:B.db"})
-	_, err = engB.Resume(ctx, run.ID)
+	_, err = engB.Resume(ctx, run.ID, nil)
 	require.ErrorIs(t, err, idsync.ErrStalePlan)
 	var mismatch *idsync.StoreMismatchError
 	require.True(t, errors.As(err, &mismatch), "%v", err)
@@ -44,11 +44,11 @@ func TestResumeIntoAnotherStoreRefused(t *testing.T) {
 
 	// A store that is no Identifier: the fingerprint alone refuses it.
 	plain := idsync.New(struct{ idsync.Store }{memstore.New()}, &idsync.Options{WorkDir: work})
-	_, err = plain.Resume(ctx, run.ID)
+	_, err = plain.Resume(ctx, run.ID, nil)
 	require.ErrorIs(t, err, idsync.ErrStalePlan)
 
 	// Into A, it applies.
-	r, err := engA.Resume(ctx, run.ID)
+	r, err := engA.Resume(ctx, run.ID, nil)
 	require.NoError(t, err)
 	assert.Equal(t, idsync.Succeeded, r.State)
 	assert.Equal(t, 3, a.Count("SAB_User"))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -38,13 +39,13 @@ func activateCommand(active bool) *command {
 				}
 				return &configError{fmt.Errorf("no connector %q in %s (it has %s)", name, o.config, orNone(names))}
 			}
-		} else if !knownConnector(engine, name) {
+		} else if !knownConnector(cl.ctx, engine, name) {
 			fmt.Fprintf(cl.stderr, "idsync %s: warning: the work folder %s has no run of connector %q: check its name (--config FILE checks it against the configuration)\n", c.name, shellQuote(o.work), name)
 		}
 		if err := os.MkdirAll(o.work, 0o755); err != nil {
 			return err
 		}
-		if err := engine.SetActive(name, active); err != nil {
+		if err := engine.SetActive(cl.ctx, name, active); err != nil {
 			return err
 		}
 		if active {
@@ -59,8 +60,8 @@ func activateCommand(active bool) *command {
 
 // knownConnector reports whether the work folder has a run of the
 // connector.
-func knownConnector(engine *idsync.Engine, name string) bool {
-	runs, err := engine.Runs()
+func knownConnector(ctx context.Context, engine *idsync.Engine, name string) bool {
+	runs, err := engine.Runs(ctx, &idsync.RunQuery{Connector: name, Limit: 1})
 	if err != nil {
 		return true // no telling: no warning
 	}

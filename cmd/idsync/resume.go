@@ -75,7 +75,7 @@ func (c *cli) resume(o *opts, id string) error {
 	defer store.close()
 	prog := c.newProgress(o)
 	engine := c.newEngine(store, o, prog)
-	r, err := engine.Resume(c.ctx, id)
+	r, err := engine.Resume(c.ctx, id, nil)
 	prog.stop()
 	if r == nil {
 		return err
@@ -143,7 +143,7 @@ func (c *cli) cancel(o *opts, id string) error {
 		}
 		defer store.close()
 	}
-	r, err := c.newEngine(store, o, nil).Cancel(c.ctx, id)
+	r, err := c.newEngine(store, o, nil).Cancel(c.ctx, id, nil)
 	if errors.Is(err, idsync.ErrRunState) && r != nil {
 		// It changed before the lock was taken: one line says how.
 		if e := checkCancellable(o, r); e != nil {

@@ -57,7 +57,7 @@ func (c *cli) loadRun(o *opts, id string) (*idsync.Run, error) {
 	if err := checkWork(o.work); err != nil {
 		return nil, err
 	}
-	r, err := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: c.log}).LoadRun(id)
+	r, err := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: c.log}).LoadRun(c.ctx, id)
 	if errors.Is(err, idsync.ErrNotFound) {
 		return nil, &runNotFoundError{id, o.work}
 	}

@@ -138,10 +138,11 @@ var runsCommand = &command{
 			return err
 		}
 		engine := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: c.log})
-		runs, err := engine.Runs()
+		runs, err := engine.Runs(c.ctx, &idsync.RunQuery{Connector: o.connector})
 		if err != nil {
 			return err
 		}
+		slices.Reverse(runs) // oldest first
 		type runJSON struct {
 			ID        string     `json:"id"`
 			Connector string     `json:"connector"`

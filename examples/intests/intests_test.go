@@ -1,6 +1,7 @@
 package intests_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -159,11 +160,11 @@ func TestFirstLoadBlocks(t *testing.T) {
 	if run.State != idsync.Blocked || store.Count("HR_Person") != 0 {
 		t.Fatalf("after a blocked run: state %s, %d people stored, want blocked and 0", run.State, store.Count("HR_Person"))
 	}
-	if id, _ := engine.BlockedRun("HR"); id != run.ID {
+	if id, _ := engine.BlockedRun(context.Background(), "HR"); id != run.ID {
 		t.Errorf("BlockedRun(HR) = %q, want %q", id, run.ID)
 	}
 
-	run, err = engine.Resume(t.Context(), run.ID)
+	run, err = engine.Resume(t.Context(), run.ID, nil)
 	if err != nil {
 		t.Fatalf("resume: %v", err)
 	}

@@ -104,7 +104,7 @@ func syncOne(ctx context.Context, engine *idsync.Engine, conn connector.Connecto
 			return err
 		}
 		fmt.Fprintf(out, "  resuming %s\n", run.ID)
-		run, err = engine.Resume(ctx, run.ID)
+		run, err = engine.Resume(ctx, run.ID, nil)
 	}
 	if err != nil {
 		return err

@@ -47,7 +47,7 @@ func Example() {
 	run, err := engine.Run(ctx, hr, nil)
 	fmt.Println(run.State, errors.Is(err, idsync.ErrBlocked), store.Count("HR_User"))
 
-	run, err = engine.Resume(ctx, run.ID)
+	run, err = engine.Resume(ctx, run.ID, nil)
 	if err != nil {
 		panic(err)
 	}

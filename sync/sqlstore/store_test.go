@@ -672,7 +672,7 @@ func TestEngine(t *testing.T) {
 		require.NoError(t, err)
 		assert.Zero(t, n, "a blocked run writes nothing")
 
-		run, err = eng.Resume(ctx, run.ID)
+		run, err = eng.Resume(ctx, run.ID, nil)
 		require.NoError(t, err)
 		assert.Equal(t, idsync.Succeeded, run.State)
 		props, ok, err := s.Get(ctx, "User", "U1")

@@ -431,7 +431,7 @@ func testStalePlanIsRefused(t *testing.T, h Harness) {
 	s = e.stepWith(e.engine(), s, a, dataA1().with("KitA_User", "u3", "Name", "Cid"), "a run of the connector while one of its runs is blocked")
 	fp = e.fingerprint(connA)
 
-	_, err = e.eng.Resume(e.ctx, blocked.ID)
+	_, err = e.eng.Resume(e.ctx, blocked.ID, nil)
 	isStale(t, err, "Engine.Resume of a run planned before the store changed")
 	e.unchanged(s, connA, fp, "a refused Resume")
 

@@ -54,7 +54,7 @@ func testFingerprintIsPerStore(t *testing.T, h Harness) {
 	}
 	// Another engine on store 2 sharing the work folder: what a host
 	// pointing a resume at the wrong store does.
-	_, err = e2.engineIn(e1.dir).Resume(e2.ctx, blocked.ID)
+	_, err = e2.engineIn(e1.dir).Resume(e2.ctx, blocked.ID, nil)
 	isStale(t, err, "Engine.Resume, on another store, of a run blocked on store 1")
 	e2.unchanged(emptyState(), connA, fp2, "a Resume on another store")
 	var mismatch *idsync.StoreMismatchError
