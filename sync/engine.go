@@ -53,6 +53,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress, when set, receives progress events of every run.
 	Progress func(Progress)
+	// StateInWorkDir keeps the engine's state (run records, connector
+	// states) in WorkDir even if the store is a StateStore, whose state
+	// the engine then leaves alone: for a store that does not outlive
+	// the process (memstore) while the work folder must.
+	StateInWorkDir bool
 	// Now returns the current time; time.Now when nil (tests set it).
 	Now func() time.Time
 	// StoreName names the store for people: it is recorded in every run
@@ -116,7 +121,7 @@ func New(store Store, opts *Options) *Engine {
 		e.log = slog.New(warnings{slog.Default().Handler()})
 	}
 	e.state = folderState{e.opts.WorkDir}
-	if ss, ok := store.(StateStore); ok {
+	if ss, ok := store.(StateStore); ok && !e.opts.StateInWorkDir {
 		e.state = ss
 	}
 	return e
@@ -651,7 +656,7 @@ func (e *Engine) apply(ctx context.Context, run *Run, cs *ChangeSet, p *Prepared
 	if old != nil {
 		c.Runs = append(c.Runs, old)
 	}
-	if ss, ok := e.store.(StateStore); ok {
+	if ss, ok := e.state.(StateStore); ok {
 		err = ss.ApplyRun(ctx, cs, c)
 	} else {
 		err = e.applyThenRecord(ctx, cs, c)

@@ -37,7 +37,7 @@ func (c stuckConn) Export(ctx context.Context, dir string) (connector.Extraction
 // interrupted, with its files removed; the next run goes ahead.
 func TestKilledRunShowsInterrupted(t *testing.T) {
 	if work := os.Getenv("IDSYNC_STUCK_WORK"); work != "" {
-		eng := idsync.New(memstore.New(), &idsync.Options{WorkDir: work})
+		eng := idsync.New(memstore.New(), &idsync.Options{WorkDir: work, StateInWorkDir: true})
 		conn := memconn.New(open(sabModel()))
 		eng.Run(context.Background(), stuckConn{conn}, nil)
 		os.Exit(0)
@@ -53,7 +53,7 @@ func TestKilledRunShowsInterrupted(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "exporting\n", line)
 
-	eng := idsync.New(memstore.New(), &idsync.Options{WorkDir: work})
+	eng := idsync.New(memstore.New(), &idsync.Options{WorkDir: work, StateInWorkDir: true})
 	runs, err := eng.Runs(context.Background(), nil)
 	require.NoError(t, err)
 	require.Len(t, runs, 1, "a run is visible from its start")
@@ -92,7 +92,7 @@ func TestKilledRunShowsInterrupted(t *testing.T) {
 // next run of the connector, which holds the lock.
 func TestRunOfDeadProcessReapedByNextRun(t *testing.T) {
 	if work := os.Getenv("IDSYNC_STUCK_WORK2"); work != "" {
-		eng := idsync.New(memstore.New(), &idsync.Options{WorkDir: work})
+		eng := idsync.New(memstore.New(), &idsync.Options{WorkDir: work, StateInWorkDir: true})
 		eng.Run(context.Background(), stuckConn{memconn.New(open(sabModel()))}, nil)
 		os.Exit(0)
 	}
@@ -107,7 +107,7 @@ func TestRunOfDeadProcessReapedByNextRun(t *testing.T) {
 	require.NoError(t, cmd.Process.Kill())
 	cmd.Wait()
 
-	eng := idsync.New(memstore.New(), &idsync.Options{WorkDir: work, Now: func() time.Time { return time.Now().Add(time.Second) }})
+	eng := idsync.New(memstore.New(), &idsync.Options{WorkDir: work, StateInWorkDir: true, Now: func() time.Time { return time.Now().Add(time.Second) }})
 	conn := memconn.New(open(sabModel()))
 	day1(conn)
 	next, err := eng.Run(context.Background(), conn, nil)

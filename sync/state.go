@@ -69,6 +69,14 @@ func newestFirst(a, b *Run) int {
 	return strings.Compare(b.ID, a.ID)
 }
 
+// Select returns the runs that q selects, newest first (by start time,
+// then by ID), for a StateKeeper that filters in memory.
+func (q *RunQuery) Select(runs []*Run) []*Run {
+	runs = slices.Clone(runs)
+	slices.SortFunc(runs, newestFirst)
+	return q.page(runs)
+}
+
 // page returns the runs of a newest-first list that q selects.
 func (q *RunQuery) page(runs []*Run) []*Run {
 	out := runs[:0:0]
@@ -176,8 +184,7 @@ func (f folderState) Runs(ctx context.Context, q RunQuery) ([]*Run, error) {
 			runs = append(runs, r)
 		}
 	}
-	slices.SortFunc(runs, newestFirst)
-	return q.page(runs), nil
+	return q.Select(runs), nil
 }
 
 func (f folderState) ConnectorState(ctx context.Context, name string) (ConnectorState, error) {

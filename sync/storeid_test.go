@@ -17,11 +17,13 @@ import (
 // an engine on store B with the same work folder, is refused as stale,
 // with both stores named, and B is left untouched. Two empty stores once
 // gave a connector the same fingerprint, and such a resume applied.
+// The work folder keeps the runs (as it does for stores that are no
+// StateStore), shared by engines on two stores.
 func TestResumeIntoAnotherStoreRefused(t *testing.T) {
 	ctx := context.Background()
 	work := t.TempDir()
 	a, b := memstore.New(), memstore.New()
-	engA := idsync.New(a, &idsync.Options{WorkDir: work, StoreName: "sqlite:A.db"})
+	engA := idsync.New(a, &idsync.Options{StateInWorkDir: true, WorkDir: work, StoreName: "sqlite:A.db"})
 	conn := memconn.New(sabModel())
 	day1(conn)
 	run, err := engA.Run(ctx, conn, nil)
@@ -33,7 +35,7 @@ func TestResumeIntoAnotherStoreRefused(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, idA, loaded.StoreID, "the identity is kept in run.json")
 
-	engB := idsync.New(b, &idsync.Options{WorkDir: work, StoreName: "sqlite:B.db"})
+	engB := idsync.New(b, &idsync.Options{StateInWorkDir: true, WorkDir: work, StoreName: "sqlite:B.db"})
 	_, err = engB.Resume(ctx, run.ID, nil)
 	require.ErrorIs(t, err, idsync.ErrStalePlan)
 	var mismatch *idsync.StoreMismatchError
@@ -43,7 +45,7 @@ func TestResumeIntoAnotherStoreRefused(t *testing.T) {
 	assert.Zero(t, b.Count("SAB_User"), "nothing written into B")
 
 	// A store that is no Identifier: the fingerprint alone refuses it.
-	plain := idsync.New(struct{ idsync.Store }{memstore.New()}, &idsync.Options{WorkDir: work})
+	plain := idsync.New(struct{ idsync.Store }{memstore.New()}, &idsync.Options{StateInWorkDir: true, WorkDir: work})
 	_, err = plain.Resume(ctx, run.ID, nil)
 	require.ErrorIs(t, err, idsync.ErrStalePlan)
 

@@ -34,6 +34,9 @@ func (c *cli) newEngine(store *openedStore, o *opts, prog *progress) *idsync.Eng
 		return idsync.New(nil, eo)
 	}
 	eo.StoreName = store.name
+	// mem: is gone when the command ends: the runs stay in the work
+	// folder, for show, runs and errors.
+	eo.StateInWorkDir = store.sql == nil
 	return idsync.New(store.store, eo)
 }
 

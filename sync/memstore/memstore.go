@@ -30,6 +30,7 @@ type Store struct {
 	versions  map[string]uint64                       // connector → fingerprint
 	locks     map[string]bool
 	identity  string // random, made by New
+	state     state  // the engine's, under mu too
 
 	failAfter int
 }
@@ -54,6 +55,7 @@ func New() *Store {
 		links:     map[string]map[idsync.Link]struct{}{},
 		versions:  map[string]uint64{},
 		locks:     map[string]bool{},
+		state:     state{runs: map[string][]byte{}, connectors: map[string]idsync.ConnectorState{}},
 	}
 }
 
@@ -159,6 +161,13 @@ var errInjected = errors.New("memstore: injected failure")
 // entity type and association aside, and swaps it in only when the whole
 // change set applied, under the write lock.
 func (s *Store) Apply(ctx context.Context, cs *idsync.ChangeSet) error {
+	return s.ApplyRun(ctx, cs, nil)
+}
+
+// ApplyRun implements idsync.StateStore: Apply, and c's records and
+// connector state swapped in with the changes, under the same lock (c may
+// be nil).
+func (s *Store) ApplyRun(ctx context.Context, cs *idsync.ChangeSet, c *idsync.Commit) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if fp := s.fingerprint(cs.Connector()); fp != cs.Fingerprint() {
@@ -250,6 +259,9 @@ func (s *Store) Apply(ctx context.Context, cs *idsync.ChangeSet) error {
 	maps.Copy(s.resources, resources)
 	maps.Copy(s.links, links)
 	s.versions[cs.Connector()]++
+	if c != nil {
+		s.state.commit(c, s.fingerprint(cs.Connector()))
+	}
 	return nil
 }
 

@@ -425,10 +425,14 @@ func testStalePlanIsRefused(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 
-	// Another run of the connector changes the store (a complete run is
-	// allowed while one is blocked), through another engine, as another
-	// process would.
-	s = e.stepWith(e.engine(), s, a, dataA1().with("KitA_User", "u3", "Name", "Cid"), "a run of the connector while one of its runs is blocked")
+	// The store changes meanwhile, by an Apply the engine's state does
+	// not record (a complete run would also cancel the blocked one).
+	changed := dataA1().with("KitA_User", "u3", "Name", "Cid")
+	if err := e.store.Apply(e.ctx, e.plan(a, changed)); err != nil {
+		t.Fatalf("Apply of a plan while a run is blocked: %v", err)
+	}
+	s = s.after(a, changed)
+	e.expect(s, "after an Apply while a run is blocked")
 	fp = e.fingerprint(connA)
 
 	_, err = e.eng.Resume(e.ctx, blocked.ID, nil)

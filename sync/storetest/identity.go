@@ -55,12 +55,16 @@ func testFingerprintIsPerStore(t *testing.T, h Harness) {
 	// Another engine on store 2 sharing the work folder: what a host
 	// pointing a resume at the wrong store does.
 	_, err = e2.engineIn(e1.dir).Resume(e2.ctx, blocked.ID, nil)
-	isStale(t, err, "Engine.Resume, on another store, of a run blocked on store 1")
-	e2.unchanged(emptyState(), connA, fp2, "a Resume on another store")
-	var mismatch *idsync.StoreMismatchError
-	if id1 != "" && id2 != "" && !errors.As(err, &mismatch) {
-		t.Errorf("Engine.Resume on another store of two Identifiers: got %v, want a *idsync.StoreMismatchError", err)
+	if _, keeps := e2.store.(idsync.StateStore); keeps && errors.Is(err, idsync.ErrNotFound) {
+		t.Log("Engine.Resume on another StateStore: the run's record is in store 1 only: not found")
+	} else {
+		isStale(t, err, "Engine.Resume, on another store, of a run blocked on store 1")
+		var mismatch *idsync.StoreMismatchError
+		if id1 != "" && id2 != "" && !errors.As(err, &mismatch) {
+			t.Errorf("Engine.Resume on another store of two Identifiers: got %v, want a *idsync.StoreMismatchError", err)
+		}
 	}
+	e2.unchanged(emptyState(), connA, fp2, "a Resume on another store")
 
 	r, ok := h.(Reopener)
 	if !ok {
