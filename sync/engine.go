@@ -198,7 +198,6 @@ func (r *Run) Counters() *threshold.Counters {
 	return counters(r.Connector, r.EntityTypes, r.Associations)
 }
 
-
 func (e *Engine) connDir(name string) string {
 	return filepath.Join(e.opts.WorkDir, "connectors", name)
 }
@@ -211,7 +210,6 @@ func checkName(name string) error {
 	}
 	return nil
 }
-
 
 // tryLock takes the connector's lock without waiting: always its lock
 // file in the work folder, and the store's lock if the store is a Locker.
