@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
+
+	suggestpkg "github.com/idsync/idsync/internal/suggest"
 )
 
 // Errors wrapped by the errors this package returns, to be tested with
@@ -129,60 +130,5 @@ func duplicate(header []string, name string) string {
 }
 
 // suggest returns the name in header closest to name, or "" if none is
-// close. Names are compared without regard to case, spaces, '_' and '-',
-// and a small number of typing errors is tolerated.
-func suggest(header []string, name string) string {
-	key := fold(name)
-	best, bestDist := "", 3
-	for _, h := range header {
-		if h == "" || h == name {
-			continue
-		}
-		k := fold(h)
-		if k == key {
-			return h
-		}
-		if d := distance(k, key); d < bestDist && 3*d <= len([]rune(key)) {
-			best, bestDist = h, d
-		}
-	}
-	return best
-}
-
-// fold returns s in lower case without spaces, '_' and '-'.
-func fold(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '\t', '_', '-':
-			return -1
-		}
-		return unicode.ToLower(r)
-	}, s)
-}
-
-// distance returns the optimal string alignment distance between a and b:
-// the number of rune insertions, deletions, substitutions and
-// transpositions of adjacent runes that turn a into b.
-func distance(a, b string) int {
-	s, t := []rune(a), []rune(b)
-	// d[i][j] is the distance between s[:i] and t[:j]; three rows suffice.
-	prev2, prev, cur := make([]int, len(t)+1), make([]int, len(t)+1), make([]int, len(t)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(s); i++ {
-		cur[0] = i
-		for j := 1; j <= len(t); j++ {
-			cost := 1
-			if s[i-1] == t[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && s[i-1] == t[j-2] && s[i-2] == t[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(t)]
-}
+// close (see [suggest.Closest]).
+func suggest(header []string, name string) string { return suggestpkg.Closest(header, name) }
