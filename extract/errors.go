@@ -102,8 +102,22 @@ type HeaderError struct {
 	Ambiguous []string // requested names found more than once in the header
 }
 
-// Error lists the problems, suggesting a close name for each missing one.
+// Error lists the problems, suggesting a close name for each missing one,
+// and a separator when the header was read as one column that holds
+// another separator (`did you mean separator: ";"?`).
 func (e *HeaderError) Error() string {
+	if sep := e.separator(); sep != 0 && len(e.Missing) > 0 && len(e.Ambiguous) == 0 {
+		h := e.Header[0]
+		if r := []rune(h); len(r) > 60 {
+			h = string(r[:60]) + "..."
+		}
+		quoted := make([]string, len(e.Missing))
+		for i, name := range e.Missing {
+			quoted[i] = strconv.Quote(name)
+		}
+		return fmt.Sprintf("extract: %s: the header is read as one column, %q: did you mean separator: %q? (not found: %s)",
+			e.File, h, string(sep), strings.Join(quoted, ", "))
+	}
 	var problems []string
 	for _, name := range e.Missing {
 		p := fmt.Sprintf("column %q not found", name)
@@ -116,6 +130,23 @@ func (e *HeaderError) Error() string {
 		problems = append(problems, duplicate(e.Header, name))
 	}
 	return "extract: " + e.File + ": " + strings.Join(problems, "; ")
+}
+
+// separator returns the field separator that the header seems to be
+// written with when it was read as one column, or 0: the one of ; tab , |
+// it holds most often. A workbook's cells have no separator.
+func (e *HeaderError) separator() rune {
+	if len(e.Header) != 1 || strings.HasSuffix(strings.ToLower(e.File), ".xlsx") {
+		return 0
+	}
+	var best rune
+	n := 0
+	for _, sep := range []rune{';', '\t', ',', '|'} {
+		if c := strings.Count(e.Header[0], string(sep)); c > n {
+			best, n = sep, c
+		}
+	}
+	return best
 }
 
 // duplicate describes a name found more than once in header.
