@@ -54,3 +54,38 @@ func FuzzLoad(f *testing.F) {
 		_, _ = entitytype.Load(strings.NewReader(string(data)))
 	})
 }
+
+// Mistakes written inline: each gives its exact error.
+func TestConfigErrorsInline(t *testing.T) {
+	const head = "connectors:\n  - name: A\n    entityTypes:\n      - name: T\n        key: [id]\n"
+	tests := []struct{ name, yaml, want string }{
+		{"a key of a block property indented one more", head +
+			"        properties:\n          - name: id\n            column: ID\n             type: int\n",
+			`entitytype: line 9: wrong indentation: 13 spaces, deeper than line 8 (12 spaces), which opens no block; indent it like the lines it belongs with (yaml: line 9: mapping values are not allowed in this context)`},
+		{"a key of a block property indented one less", head +
+			"        properties:\n          - name: id\n           column: ID\n",
+			`entitytype: line 8: wrong indentation: 11 spaces, where line 7 has 12 and 10; indent it like the lines it belongs with (yaml: line 6: did not find expected '-' indicator)`},
+		{"a line of a text block indented less than its first", head +
+			"        properties:\n          - name: id\n            column: ID\n            expression: |\n              ID +\n             \"x\"\n",
+			`entitytype: line 11: wrong indentation: 13 spaces, less than the text block that begins on line 9 (14 spaces); indent it like the block's first line (yaml: line 6: did not find expected key)`},
+		{"not a mapping", "- a\n",
+			`entitytype: line 1: the configuration: want a mapping (name: value, ...), not a list`},
+		{"no connector", "connectors:\n",
+			`entitytype: line 1: connectors: no connector defined: list the connectors under connectors:`},
+		{"JSON", `{"connectors":[{"name":"A","entityTypes":[{"name":"T","key":["id"],"propertiez":[]}]}]}`,
+			`entitytype: line 1: unknown field "propertiez" in entity type T (did you mean "properties"?)`},
+		{"unnamed objects", "connectors:\n  - entityTypes:\n      - key: [id]\n        properties: [{ column: ID, typ: int }]\n",
+			`entitytype: line 4: unknown field "typ" in properties[0] of entityTypes[0] of connectors[0] (did you mean "type"?)`},
+		{"a list for a text", head + "        file: [a.csv]\n        properties: [{ name: id, column: ID }]\n",
+			`entitytype: line 6: A.T: file: want a text, not a list`},
+		{"too many decimals", head + "        properties: [{ name: id, column: ID }]\n        thresholds: { maxPercentDeleted: 2.1234567 }\n",
+			`entitytype: line 7: A.T: thresholds.maxPercentDeleted: percentage "2.1234567" has more than 6 decimals`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := entitytype.Load(strings.NewReader(tt.yaml))
+			require.Error(t, err)
+			assert.Equal(t, tt.want, err.Error())
+		})
+	}
+}

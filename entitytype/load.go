@@ -36,7 +36,8 @@ func loadBytes(name string, data []byte) (*Config, error) {
 		root = root.Content[0]
 	}
 	var d decoder
-	d.structValue(root, reflect.TypeFor[Config](), object{what: "the configuration"}, object{}, "")
+	top := object{what: "the configuration"}
+	d.structValue(root, reflect.TypeFor[Config](), top, top, "")
 	if len(d.problems) > 0 {
 		return nil, fail(d.problems)
 	}
@@ -164,7 +165,11 @@ func enter(o object, setting string, i int, n *yaml.Node) object {
 	}
 	switch setting {
 	case "connectors":
-		return object{p: connectorPlace(at, name), name: name, what: called("connector")}
+		what := "connector " + name
+		if name == "" {
+			what = at
+		}
+		return object{p: connectorPlace(at, name), name: name, what: what}
 	case "entityTypes":
 		return object{p: o.p.child(at, name), name: name, what: called("entity type")}
 	case "associations":
@@ -202,6 +207,8 @@ func (d *decoder) mismatch(n *yaml.Node, t reflect.Type, o object, setting strin
 	msg := fmt.Sprintf("want %s, not %s", describeType(t), describeNode(n))
 	if setting != "" {
 		msg = o.prefix + setting + ": " + msg
+	} else if o.what != "" {
+		msg = o.what + ": " + msg
 	}
 	d.problems = append(d.problems, Problem{Path: o.p.path, Message: msg, Line: n.Line})
 }
@@ -365,7 +372,8 @@ func badIndentation(data []byte, from int) (int, string) {
 		prev        int  // the previous line
 		prevIndent  int
 		flow        int // open flow brackets
-		scalarUntil = -1
+		scalarUntil = -1 // the indentation of the key of a block scalar being read
+		scalarIndent int // the indentation of its text, or -1 before its first line
 	)
 	for i, raw := range strings.Split(string(data), "\n") {
 		num := i + 1
@@ -373,8 +381,16 @@ func badIndentation(data []byte, from int) (int, string) {
 		body := strings.TrimLeft(text, " \t")
 		indent := len(text) - len(body)
 		if scalarUntil >= 0 {
-			if body == "" || indent > scalarUntil {
+			switch {
+			case body == "":
 				continue
+			case scalarIndent < 0 && indent > scalarUntil:
+				scalarIndent = indent
+				continue
+			case indent >= scalarIndent && scalarIndent >= 0:
+				continue
+			case indent > scalarUntil && num >= from:
+				return num, fmt.Sprintf("wrong indentation: %d spaces, less than the text block that begins on line %d (%d spaces); indent it like the block's first line", indent, prev, scalarIndent)
 			}
 			scalarUntil = -1
 		}
@@ -411,7 +427,11 @@ func badIndentation(data []byte, from int) (int, string) {
 				}
 				if len(levels) > 0 {
 					outer := levels[len(levels)-1]
-					bad += fmt.Sprintf(" and line %d has %d", outer.line, outer.indent)
+					if inner != nil && inner.line == outer.line {
+						bad += fmt.Sprintf(" and %d", outer.indent)
+					} else {
+						bad += fmt.Sprintf(" and line %d has %d", outer.line, outer.indent)
+					}
 				}
 				levels = append(levels, level{indent: indent, line: num, item: item})
 				break
@@ -452,7 +472,7 @@ func badIndentation(data []byte, from int) (int, string) {
 		}
 		opens = rest == "" || strings.HasSuffix(rest, ":") || blockOpener.MatchString(rest)
 		if blockScalar.MatchString(rest) {
-			scalarUntil = indent
+			scalarUntil, scalarIndent = indent, -1
 			opens = false
 		}
 		flow = max(0, brackets(rest))
