@@ -367,13 +367,13 @@ func badIndentation(data []byte, from int) (int, string) {
 		compact      bool // a key-level holding the items of its last key
 	}
 	var (
-		levels      []level
-		opens       bool // the previous line opens a block
-		prev        int  // the previous line
-		prevIndent  int
-		flow        int // open flow brackets
-		scalarUntil = -1 // the indentation of the key of a block scalar being read
-		scalarIndent int // the indentation of its text, or -1 before its first line
+		levels       []level
+		opens        bool // the previous line opens a block
+		prev         int  // the previous line
+		prevIndent   int
+		flow         int  // open flow brackets
+		scalarUntil  = -1 // the indentation of the key of a block scalar being read
+		scalarIndent int  // the indentation of its text, or -1 before its first line
 	)
 	for i, raw := range strings.Split(string(data), "\n") {
 		num := i + 1
