@@ -1,43 +1,55 @@
 package entitytype
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr/parser"
-	"go.yaml.in/yaml/v3"
 
+	"github.com/idsync/idsync/internal/suggest"
 	"github.com/idsync/idsync/threshold"
 )
 
 // ErrInvalid is matched by every [*ValidationError].
 var ErrInvalid = errors.New("entitytype: invalid definition")
 
-// Problem is one thing wrong with a definition, at a path such as
-// connectors[0].entityTypes[2].properties[1].format.
+// Problem is one thing wrong with a definition.
 type Problem struct {
-	Path    string
+	// Path names the object the problem is about by names, as
+	// connector.entityType.property: "SAB" (a connector), "SAB.SAB_User"
+	// (an entity type), "SAB.SAB_User.organization" (a property),
+	// "SAB.SAB_Members" (an association). An object without a name is
+	// named by its position ("SAB.SAB_User.properties[3]"). Path is empty
+	// when the message names its place itself (an unknown field, a YAML
+	// syntax error) or concerns the whole configuration.
+	Path string
+	// Message says what is wrong and, where it can, what to do. It begins
+	// with the setting it is about, when there is one:
+	// `target: unknown entity type "HR.HR_Orgs" (did you mean "HR.HR_Org"?)`.
 	Message string
-	// Line is the line of the configuration where the setting at Path
-	// (or, when it is absent, the nearest setting that holds it) is
-	// written, when the definition was loaded with Load or LoadFile;
-	// 0 otherwise.
+	// Line is the line of the configuration where the setting (or, when
+	// it is absent, the nearest setting that holds it) is written, when
+	// the definition was loaded with Load or LoadFile; 0 otherwise.
 	Line int
+
+	at string // the setting's position: connectors[0].entityTypes[2].file
 }
 
-// String returns the problem as "path: message", preceded by "line N: "
-// when its line is known.
+// String returns the problem as "path: message" (or the message alone when
+// the path is empty), preceded by "line N: " when its line is known.
 func (p Problem) String() string {
-	if p.Line > 0 {
-		return fmt.Sprintf("line %d: %s: %s", p.Line, p.Path, p.Message)
+	s := p.Message
+	if p.Path != "" {
+		s = p.Path + ": " + s
 	}
-	return p.Path + ": " + p.Message
+	if p.Line > 0 {
+		return fmt.Sprintf("line %d: %s", p.Line, s)
+	}
+	return s
 }
 
 // ValidationError lists every problem of a definition at once.
@@ -47,128 +59,75 @@ type ValidationError struct {
 	Problems []Problem
 }
 
+// Error returns the problems, one per line, each as file:line: path:
+// message (the form editors follow), or the single problem on one line.
 func (e *ValidationError) Error() string {
 	var b strings.Builder
 	b.WriteString("entitytype: ")
+	if len(e.Problems) == 1 {
+		b.WriteString(e.problem(e.Problems[0]))
+		return b.String()
+	}
 	if e.File != "" {
 		b.WriteString(e.File + ": ")
 	}
-	fmt.Fprintf(&b, "%d problem(s) in definition", len(e.Problems))
+	fmt.Fprintf(&b, "%d problems in definition", len(e.Problems))
 	for _, p := range e.Problems {
 		b.WriteString("\n\t")
-		if e.File != "" && p.Line > 0 {
-			// file:line, as compilers write it, which editors follow.
-			fmt.Fprintf(&b, "%s:%d: %s: %s", e.File, p.Line, p.Path, p.Message)
-		} else {
-			b.WriteString(p.String())
-		}
+		b.WriteString(e.problem(p))
 	}
 	return b.String()
+}
+
+func (e *ValidationError) problem(p Problem) string {
+	s := p.Message
+	if p.Path != "" {
+		s = p.Path + ": " + s
+	}
+	switch {
+	case e.File != "" && p.Line > 0:
+		// file:line, as compilers write it, which editors follow.
+		return fmt.Sprintf("%s:%d: %s", e.File, p.Line, s)
+	case e.File != "":
+		return e.File + ": " + s
+	case p.Line > 0:
+		return fmt.Sprintf("line %d: %s", p.Line, s)
+	}
+	return s
 }
 
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 
 // LoadFile reads and validates a configuration file (YAML, or JSON, which is
-// YAML too). Unknown fields are errors that give their line, and so is
-// every [Problem] of the [*ValidationError].
+// YAML too). Every mistake is reported with its line: unknown fields (with
+// the nearest known one), values that do not read (a type, a percentage),
+// a YAML syntax error (at the line whose indentation is wrong, when it can
+// be found), and every [Problem] of the [*ValidationError].
 func LoadFile(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("entitytype: %w", err)
 	}
-	return load(filepath.Base(path), bytes.NewReader(data))
+	return loadBytes(filepath.Base(path), data)
 }
 
-// Load reads and validates a configuration from r (YAML or JSON).
-func Load(r io.Reader) (*Config, error) { return load("", r) }
-
-func load(name string, r io.Reader) (*Config, error) {
+// Load reads and validates a configuration from r (YAML or JSON), as
+// LoadFile does.
+func Load(r io.Reader) (*Config, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("entitytype: %w", err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var c Config
-	if err := dec.Decode(&c); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = errors.New("empty configuration")
-		}
-		if name != "" {
-			return nil, fmt.Errorf("entitytype: %s: %w", name, err)
-		}
-		return nil, fmt.Errorf("entitytype: %w", err)
-	}
-	if err := c.Validate(); err != nil {
-		var ve *ValidationError
-		if errors.As(err, &ve) {
-			ve.File = name
-			var doc yaml.Node
-			if yaml.Unmarshal(data, &doc) == nil {
-				for i := range ve.Problems {
-					ve.Problems[i].Line = lineOf(&doc, ve.Problems[i].Path)
-				}
-			}
-		}
-		return nil, err
-	}
-	return &c, nil
-}
-
-// lineOf returns the line of the setting at path (such as
-// connectors[0].entityTypes[2].file) in the YAML document doc: the line of
-// its key, or, for a setting that is not written, the line of the nearest
-// setting that holds it.
-func lineOf(doc *yaml.Node, path string) int {
-	n := doc
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for seg := range strings.SplitSeq(path, ".") {
-		key, rest, _ := strings.Cut(seg, "[")
-		if key != "" {
-			if n.Kind == yaml.AliasNode && n.Alias != nil {
-				n = n.Alias
-			}
-			if n.Kind != yaml.MappingNode {
-				return line
-			}
-			found := false
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == key {
-					line, n, found = n.Content[i].Line, n.Content[i+1], true
-					break
-				}
-			}
-			if !found {
-				return line
-			}
-		}
-		for rest != "" {
-			idx, after, ok := strings.Cut(rest, "]")
-			i, err := strconv.Atoi(idx)
-			if n.Kind == yaml.AliasNode && n.Alias != nil {
-				n = n.Alias
-			}
-			if !ok || err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
-				return line
-			}
-			n = n.Content[i]
-			line = n.Line
-			rest = strings.TrimPrefix(after, "[")
-		}
-	}
-	return line
+	return loadBytes("", data)
 }
 
 // Validate checks the whole configuration and returns a [*ValidationError]
-// listing every problem with its path, or nil.
+// listing every problem, its path by names, or nil.
 func (c *Config) Validate() error {
 	v := validator{cfg: c, types: map[string]int{}, assocs: map[string]bool{}}
 	if len(c.Connectors) == 0 {
-		v.add("connectors", "no connector defined")
+		v.add(place{}, "connectors", "no connector defined: list the connectors under connectors:")
 	}
 	names := map[string]bool{}
 	for i := range c.Connectors {
@@ -177,26 +136,53 @@ func (c *Config) Validate() error {
 		}
 		n := c.Connectors[i].Name
 		if n != "" && names[n] {
-			v.add(fmt.Sprintf("connectors[%d].name", i), fmt.Sprintf("duplicate connector %q", n))
+			v.add(connectorPlace(fmt.Sprintf("connectors[%d]", i), n), "name", fmt.Sprintf("connector %q is defined more than once: give each connector its own name", n))
 		}
 		names[n] = true
 	}
 	for i := range c.Connectors {
-		v.model(fmt.Sprintf("connectors[%d]", i), &c.Connectors[i])
+		v.model(connectorPlace(fmt.Sprintf("connectors[%d]", i), c.Connectors[i].Name), &c.Connectors[i])
 	}
 	return v.err()
 }
 
 // Validate checks one connector's model on its own; references to entity
 // types of other connectors must be written "Connector.EntityType" and are
-// not checked.
+// not checked. Paths begin with the connector's name (or "connector").
 func (m *Model) Validate() error {
 	v := validator{types: map[string]int{}, assocs: map[string]bool{}}
 	for _, t := range m.EntityTypes {
 		v.types[t.Name]++
 	}
-	v.model("connector", m)
+	path := m.Name
+	if path == "" || strings.Contains(path, ".") {
+		path = "connector"
+	}
+	v.model(place{at: "connector", path: path}, m)
 	return v.err()
+}
+
+// place is where an object is: at, its position in the configuration
+// (connectors[0].entityTypes[2]), which finds its line, and path, its
+// name as a Problem shows it (SAB.SAB_User).
+type place struct{ at, path string }
+
+// connectorPlace names a connector by its name, or by its position when
+// it has none.
+func connectorPlace(at, name string) place {
+	if name == "" {
+		return place{at: at, path: at}
+	}
+	return place{at: at, path: name}
+}
+
+// child returns the place of the object at at (a position under p) named
+// name, or by its position when it has none.
+func (p place) child(at, name string) place {
+	if name == "" {
+		name = at
+	}
+	return place{at: p.at + "." + at, path: p.path + "." + name}
 }
 
 type validator struct {
@@ -206,8 +192,25 @@ type validator struct {
 	problems []Problem
 }
 
-func (v *validator) add(path, msg string) {
-	v.problems = append(v.problems, Problem{Path: path, Message: msg})
+// add reports msg about the setting of the object at p (the object itself
+// when setting is empty).
+func (v *validator) add(p place, setting, msg string) { v.addAt(p, setting, setting, msg) }
+
+// addAt is add for a setting whose position differs from its name, such
+// as key[1] for the setting key.
+func (v *validator) addAt(p place, setting, at, msg string) {
+	if setting != "" {
+		msg = setting + ": " + msg
+	}
+	if at != "" {
+		if p.at != "" {
+			at = "." + at
+		}
+		at = p.at + at
+	} else {
+		at = p.at
+	}
+	v.problems = append(v.problems, Problem{Path: p.path, Message: msg, at: at})
 }
 
 func (v *validator) err() error {
@@ -217,188 +220,195 @@ func (v *validator) err() error {
 	return &ValidationError{Problems: v.problems}
 }
 
-func (v *validator) model(path string, m *Model) {
+func (v *validator) model(p place, m *Model) {
 	if m.Name == "" {
-		v.add(path+".name", "missing connector name")
+		v.add(p, "name", "missing connector name")
 	} else if strings.Contains(m.Name, ".") {
-		v.add(path+".name", fmt.Sprintf("connector name %q must not contain '.'", m.Name))
+		v.add(p, "name", fmt.Sprintf("connector name %q must not contain '.'", m.Name))
 	}
-	v.limits(m.Thresholds.Validate(path + ".thresholds"))
+	v.limits(p, m.Thresholds.Validate("thresholds"))
 	if len(m.EntityTypes) == 0 {
-		v.add(path+".entityTypes", "no entity type defined")
+		v.add(p, "entityTypes", "no entity type defined")
 	}
 	for i := range m.EntityTypes {
-		v.entityType(fmt.Sprintf("%s.entityTypes[%d]", path, i), m, &m.EntityTypes[i])
+		t := &m.EntityTypes[i]
+		v.entityType(p.child(fmt.Sprintf("entityTypes[%d]", i), t.Name), m, t)
 	}
 	for i := range m.Associations {
-		v.association(fmt.Sprintf("%s.associations[%d]", path, i), m, &m.Associations[i])
+		a := &m.Associations[i]
+		v.association(p.child(fmt.Sprintf("associations[%d]", i), a.Name), m, a)
 	}
 }
 
-func (v *validator) limits(errs []error) {
+// limits adds the problems of threshold.Limits.Validate, whose messages
+// begin with the setting ("thresholds.maxDeleted: negative count -1").
+func (v *validator) limits(p place, errs []error) {
 	for _, err := range errs {
-		p, msg, ok := strings.Cut(err.Error(), ": ")
+		setting, msg, ok := strings.Cut(err.Error(), ": ")
 		if !ok {
-			p, msg = "thresholds", err.Error()
+			setting, msg = "thresholds", err.Error()
 		}
-		v.add(p, msg)
+		v.add(p, setting, msg)
 	}
 }
 
-func (v *validator) entityType(path string, m *Model, t *EntityType) {
+func (v *validator) entityType(p place, m *Model, t *EntityType) {
 	switch {
 	case t.Name == "":
-		v.add(path+".name", "missing entity type name")
+		v.add(p, "name", "missing entity type name")
 	case strings.Contains(t.Name, "."):
-		v.add(path+".name", fmt.Sprintf("entity type name %q must not contain '.'", t.Name))
+		v.add(p, "name", fmt.Sprintf("entity type name %q must not contain '.'", t.Name))
 	case v.types[t.Name] > 1:
-		v.add(path+".name", fmt.Sprintf("entity type %q is defined more than once", t.Name))
+		v.add(p, "name", fmt.Sprintf("entity type %q is defined more than once: entity type names are unique across all connectors", t.Name))
 	}
-	v.file(path+".file", "entity type "+t.Name, t.File)
-	v.separator(path+".separator", t.Separator)
-	v.limits(t.Thresholds.ValidateFor(threshold.ScopeEntityType, path+".thresholds"))
+	v.file(p, t.File)
+	v.separator(p, "separator", t.Separator)
+	v.limits(p, t.Thresholds.ValidateFor(threshold.ScopeEntityType, "thresholds"))
 	if len(t.Properties) == 0 {
-		v.add(path+".properties", "no property defined")
+		v.add(p, "properties", "no property defined")
 	}
 	seen := map[string]bool{}
 	for i := range t.Properties {
-		p := &t.Properties[i]
-		pp := fmt.Sprintf("%s.properties[%d]", path, i)
-		if p.Name == "" {
-			v.add(pp+".name", "missing property name")
-		} else if seen[p.Name] {
-			v.add(pp+".name", fmt.Sprintf("duplicate property %q", p.Name))
+		prop := &t.Properties[i]
+		pp := p.child(fmt.Sprintf("properties[%d]", i), prop.Name)
+		if prop.Name == "" {
+			v.add(pp, "name", "missing property name")
+		} else if seen[prop.Name] {
+			v.add(pp, "name", fmt.Sprintf("duplicate property %q: property names are unique within an entity type", prop.Name))
 		}
-		seen[p.Name] = true
-		v.property(pp, m, t, p)
+		seen[prop.Name] = true
+		v.property(pp, m, prop)
 	}
 	if len(t.Key) == 0 {
-		v.add(path+".key", "missing key: name the property (or properties) that identify a resource")
+		v.add(p, "key", "missing key: name the property (or properties) that identify a resource")
+	}
+	var names []string
+	for _, prop := range t.Properties {
+		names = append(names, prop.Name)
 	}
 	for i, k := range t.Key {
-		p := t.Property(k)
+		prop := t.Property(k)
+		at := fmt.Sprintf("key[%d]", i)
 		switch {
-		case p == nil:
-			v.add(fmt.Sprintf("%s.key[%d]", path, i), fmt.Sprintf("key property %q is not defined", k))
-		case p.MultiValued:
-			v.add(fmt.Sprintf("%s.key[%d]", path, i), fmt.Sprintf("key property %q is multi-valued", k))
+		case prop == nil:
+			v.addAt(p, "key", at, fmt.Sprintf("property %q is not defined%s", k, didYouMean(names, k)))
+		case prop.MultiValued:
+			v.addAt(p, "key", at, fmt.Sprintf("property %q is multi-valued: a key property holds one value", k))
 		}
 	}
 }
 
-func (v *validator) property(path string, m *Model, t *EntityType, p *Property) {
+func (v *validator) property(p place, m *Model, prop *Property) {
 	switch {
-	case p.Column == "" && p.Expression == "":
-		v.add(path, "set column (a source header) or expression")
-	case p.Column != "" && p.Expression != "":
-		v.add(path, "set column or expression, not both")
+	case prop.Column == "" && prop.Expression == "":
+		v.add(p, "", "set column (a source header) or expression")
+	case prop.Column != "" && prop.Expression != "":
+		v.add(p, "", "set column or expression, not both")
 	}
-	if p.Type > Ref {
-		v.add(path+".type", fmt.Sprintf("unknown type %v", p.Type))
+	if prop.Type > Ref {
+		v.add(p, "type", fmt.Sprintf("unknown type %v (the types are %s)", prop.Type, strings.Join(kindNames[1:], ", ")))
 		return
 	}
-	if p.Type == Ref {
-		if p.Target == "" {
-			v.add(path+".target", "a ref property needs a target entity type")
-		} else if !v.known(m, p.Target) {
-			v.add(path+".target", fmt.Sprintf("unknown entity type %q", p.Target))
+	if prop.Type == Ref {
+		if prop.Target == "" {
+			v.add(p, "target", "a ref property needs a target entity type")
+		} else if !v.known(m, prop.Target) {
+			v.add(p, "target", fmt.Sprintf("unknown entity type %q%s", prop.Target, didYouMean(v.typeNames(m), prop.Target)))
 		}
-		if p.MultiValued {
-			v.add(path+".multiValued", "a ref property is mono-valued; define an association for multi-valued links")
+		if prop.MultiValued {
+			v.add(p, "multiValued", "a ref property is mono-valued; define an association for multi-valued links")
 		}
-	} else if p.Target != "" {
-		v.add(path+".target", "target is only for type ref")
+	} else if prop.Target != "" {
+		v.add(p, "target", "target is only for type ref")
 	}
-	switch p.OnMissing {
+	switch prop.OnMissing {
 	case "", Reject, Drop:
-		if p.OnMissing != "" && p.Type != Ref {
-			v.add(path+".onMissing", "onMissing is only for type ref")
+		if prop.OnMissing != "" && prop.Type != Ref {
+			v.add(p, "onMissing", "onMissing is only for type ref")
 		}
 	default:
-		v.add(path+".onMissing", fmt.Sprintf("unknown policy %q (want reject or drop)", p.OnMissing))
+		v.add(p, "onMissing", fmt.Sprintf("unknown policy %q (want reject or drop)", prop.OnMissing))
 	}
-	if _, err := NewConverter(p); err != nil {
-		v.propertyError(path, err)
+	if _, err := NewConverter(prop); err != nil {
+		v.propertyError(p, err)
 	}
-	if p.Expression != "" {
-		if _, err := parser.Parse(p.Expression); err != nil {
-			v.add(path+".expression", err.Error())
+	if prop.Expression != "" {
+		if _, err := parser.Parse(prop.Expression); err != nil {
+			v.add(p, "expression", err.Error())
 		}
 	}
 }
 
-// propertyError adds a converter's error at the path of the field it is
-// about.
-func (v *validator) propertyError(path string, err error) {
+// propertyError adds a converter's error at the field it is about.
+func (v *validator) propertyError(p place, err error) {
 	var pe *PropertyError
 	if errors.As(err, &pe) {
-		v.add(path+"."+pe.Field, pe.Message)
+		v.add(p, pe.Field, pe.Message)
 		return
 	}
-	v.add(path, err.Error())
+	v.add(p, "", err.Error())
 }
 
-func (v *validator) association(path string, m *Model, a *Association) {
+func (v *validator) association(p place, m *Model, a *Association) {
 	switch {
 	case a.Name == "":
-		v.add(path+".name", "missing association name")
+		v.add(p, "name", "missing association name")
 	case v.assocs[a.Name] || v.types[a.Name] > 0:
-		v.add(path+".name", fmt.Sprintf("name %q is already used", a.Name))
+		v.add(p, "name", fmt.Sprintf("name %q is already used: association names are unique, and differ from entity type names", a.Name))
 	}
 	v.assocs[a.Name] = true
 	if !a.Inline {
-		v.file(path+".file", "association "+a.Name, a.File)
+		v.file(p, a.File)
 	}
-	v.separator(path+".separator", a.Separator)
-	v.limits(a.Thresholds.ValidateFor(threshold.ScopeAssociation, path+".thresholds"))
+	v.separator(p, "separator", a.Separator)
+	v.limits(p, a.Thresholds.ValidateFor(threshold.ScopeAssociation, "thresholds"))
 	for _, e := range []struct {
 		name string
 		end  *End
 	}{{"source", &a.Source}, {"target", &a.Target}} {
-		ep := path + "." + e.name
 		if e.end.EntityType == "" {
-			v.add(ep+".entityType", "missing entity type")
+			v.add(p, e.name+".entityType", "missing entity type")
 		} else if !v.known(m, e.end.EntityType) {
-			v.add(ep+".entityType", fmt.Sprintf("unknown entity type %q", e.end.EntityType))
+			v.add(p, e.name+".entityType", fmt.Sprintf("unknown entity type %q%s", e.end.EntityType, didYouMean(v.typeNames(m), e.end.EntityType)))
 		}
 		if e.end.Column == "" {
-			v.add(ep+".column", "missing column")
+			v.add(p, e.name+".column", "missing column: name the header of the column holding the "+e.name+"'s key")
 		}
 	}
 	if a.Source.Separator != "" {
-		v.add(path+".source.separator", "the source side holds one key per row")
+		v.add(p, "source.separator", "the source side holds one key per row")
 	}
 	if a.Target.Separator != "" && !a.Inline {
-		v.add(path+".target.separator", "only an inline association (read from the source entity type's table) has a multi-valued target column")
+		v.add(p, "target.separator", "only an inline association (read from the source entity type's table) has a multi-valued target column")
 	}
 	if a.Inline && a.Source.EntityType != "" && m.EntityType(a.Source.EntityType) == nil {
-		v.add(path+".inline", "the source entity type of an inline association must belong to this connector")
+		v.add(p, "inline", "the source entity type of an inline association must belong to this connector")
 	}
 	if a.Inline && (a.File != "" || a.CommandColumn != "") {
-		v.add(path+".inline", "an inline association has no file or command column of its own")
+		v.add(p, "inline", "an inline association has no file or command column of its own")
 	}
 	switch a.OnMissing {
 	case "", Reject, Drop:
 	default:
-		v.add(path+".onMissing", fmt.Sprintf("unknown policy %q (want reject or drop)", a.OnMissing))
+		v.add(p, "onMissing", fmt.Sprintf("unknown policy %q (want reject or drop)", a.OnMissing))
 	}
 }
 
 // file checks a table's file name: a local name inside the input folder
 // (filepath.IsLocal), so that reading the table, and copying it into a
 // run's folder, stays inside those folders. Empty means the default name.
-func (v *validator) file(path, table, file string) {
+func (v *validator) file(p place, file string) {
 	if file != "" && !filepath.IsLocal(file) {
-		v.add(path, fmt.Sprintf("%s: file %q must be a local name inside the input folder", table, file))
+		v.add(p, "file", fmt.Sprintf("%q must be a local name inside the input folder (relative, without \"..\" that leaves it)", file))
 	}
 }
 
-func (v *validator) separator(path, sep string) {
+func (v *validator) separator(p place, setting, sep string) {
 	if sep != "" && len([]rune(sep)) != 1 {
-		v.add(path, fmt.Sprintf("separator %q must be one character", sep))
+		v.add(p, setting, fmt.Sprintf("separator %q must be one character", sep))
 	}
 	if sep == "\"" || sep == "\n" || sep == "\r" {
-		v.add(path, fmt.Sprintf("separator %q is not allowed", sep))
+		v.add(p, setting, fmt.Sprintf("separator %q is not allowed", sep))
 	}
 }
 
@@ -416,4 +426,50 @@ func (v *validator) known(m *Model, name string) bool {
 		return true
 	}
 	return v.cfg != nil && v.types[name] == 1
+}
+
+// typeNames returns the names a reference from m can use: m's entity
+// types, and every entity type of the configuration both alone and as
+// "Connector.EntityType".
+func (v *validator) typeNames(m *Model) []string {
+	var names []string
+	for _, t := range m.EntityTypes {
+		names = append(names, t.Name)
+	}
+	if v.cfg != nil {
+		for _, c := range v.cfg.Connectors {
+			for _, t := range c.EntityTypes {
+				names = append(names, t.Name, c.Name+"."+t.Name)
+			}
+		}
+	}
+	return names
+}
+
+// didYouMean returns ` (did you mean "x"?)` for the name in names nearest
+// to name, or "".
+func didYouMean(names []string, name string) string {
+	if s := closest(names, name); s != "" {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return ""
+}
+
+// closest returns the name in names nearest to name (see
+// [suggest.Closest]), or else one that begins with name or with which name
+// begins ("int" for "integer"), or "".
+func closest(names []string, name string) string {
+	if s := suggest.Closest(names, name); s != "" {
+		return s
+	}
+	key := suggest.Fold(name)
+	if len(key) < 3 {
+		return ""
+	}
+	for _, n := range names {
+		if k := suggest.Fold(n); len(k) >= 3 && n != name && (strings.HasPrefix(key, k) || strings.HasPrefix(k, key)) {
+			return n
+		}
+	}
+	return ""
 }

@@ -74,10 +74,8 @@ func TestUnknownFieldNamesLine(t *testing.T) {
 	bad := strings.Replace(sample, "{ name: active, column: Active, type: bool }", "{ name: active, colum: Active, type: bool }", 1)
 	require.NoError(t, os.WriteFile(path, []byte(bad), 0o644))
 	_, err := entitytype.LoadFile(path)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "idsync.yaml")
-	assert.Contains(t, err.Error(), "line 14")
-	assert.Contains(t, err.Error(), "colum")
+	require.ErrorIs(t, err, entitytype.ErrInvalid)
+	assert.Equal(t, `entitytype: idsync.yaml:14: unknown field "colum" in property active of SAB_User (did you mean "column"?)`, err.Error())
 }
 
 func TestValidationListsEveryProblemWithPath(t *testing.T) {
@@ -107,27 +105,42 @@ connectors:
 	require.ErrorIs(t, err, entitytype.ErrInvalid)
 	var ve *entitytype.ValidationError
 	require.True(t, errors.As(err, &ve))
-	paths := map[string]bool{}
+	var got []string
 	for _, p := range ve.Problems {
-		paths[p.Path] = true
+		got = append(got, p.String())
 	}
-	for _, want := range []string{
-		"connectors[0].thresholds.maxPercentDeleted",
-		"connectors[0].thresholds.maxDeleted",
-		"connectors[0].entityTypes[0].key[1]",
-		"connectors[0].entityTypes[0].thresholds.maxLinkDeleted",
-		"connectors[0].entityTypes[0].properties[1].name",
-		"connectors[0].entityTypes[0].properties[2].format",
-		"connectors[0].entityTypes[0].properties[3].timeZone",
-		"connectors[0].entityTypes[0].properties[4].target",
-		"connectors[0].entityTypes[0].properties[5]",
-		"connectors[0].entityTypes[0].properties[6]",
-		"connectors[0].entityTypes[0].properties[7].expression",
-		"connectors[0].associations[0].source.entityType",
-		"connectors[0].associations[0].target.column",
-	} {
-		assert.True(t, paths[want], "missing problem at %s; got %v", want, ve.Problems)
-	}
+	assert.Equal(t, []string{
+		`line 4: SAB: thresholds.maxDeleted: negative count -1`,
+		`line 4: SAB: thresholds.maxPercentDeleted: percentage 120 over 100`,
+		`line 8: SAB.SAB_User: thresholds.maxLinkDeleted: not a limit of an entity type`,
+		`line 11: SAB.SAB_User.id: name: duplicate property "id": property names are unique within an entity type`,
+		`line 12: SAB.SAB_User.hireDate: format: unknown pattern letters "QQ" (quote literal text: 'text') in pattern "dd/QQ/yyyy"`,
+		`line 13: SAB.SAB_User.tz: timeZone: unknown time zone "Mars/Olympus"`,
+		`line 14: SAB.SAB_User.org: target: a ref property needs a target entity type`,
+		`line 15: SAB.SAB_User.both: set column or expression, not both`,
+		`line 16: SAB.SAB_User.none: set column (a source header) or expression`,
+		"line 17: SAB.SAB_User.bad: expression: unexpected token EOF (1:3)\n | a +\n | ..^",
+		`line 7: SAB.SAB_User: key: property "missing" is not defined`,
+		`line 20: SAB.SAB_Members: source.entityType: unknown entity type "SAB_Group"`,
+		`line 21: SAB.SAB_Members: target.column: missing column: name the header of the column holding the target's key`,
+	}, got)
+}
+
+// An object without a name is named by its position; a model validated
+// on its own by its connector's name.
+func TestValidationPathsByNames(t *testing.T) {
+	m := entitytype.Model{Name: "A", EntityTypes: []entitytype.EntityType{{Key: []string{"id"},
+		Properties: []entitytype.Property{{Name: "id", Column: "ID"}, {Column: "X", Type: entitytype.Ref, Target: "Nope"}}}},
+		Associations: []entitytype.Association{{Name: "L", Source: entitytype.End{EntityType: "T", Column: "S"}}}}
+	err := m.Validate()
+	require.ErrorIs(t, err, entitytype.ErrInvalid)
+	assert.Equal(t, `entitytype: 6 problems in definition
+	A.entityTypes[0]: name: missing entity type name
+	A.entityTypes[0].properties[1]: name: missing property name
+	A.entityTypes[0].properties[1]: target: unknown entity type "Nope"
+	A.L: source.entityType: unknown entity type "T"
+	A.L: target.entityType: missing entity type
+	A.L: target.column: missing column: name the header of the column holding the target's key`, err.Error())
 }
 
 func TestEmptyConfig(t *testing.T) {
@@ -156,16 +169,16 @@ func TestFileMustBeLocal(t *testing.T) {
 			require.True(t, errors.As(err, &ve))
 			require.Len(t, ve.Problems, 1, "%v", ve.Problems)
 			p := ve.Problems[0]
-			assert.Equal(t, "connectors[0].entityTypes[1].file", p.Path)
+			assert.Equal(t, "SAB.SAB_Group", p.Path)
 			assert.Equal(t, 18, p.Line) // the line of "file:" under SAB_Group
 			want := strconv.Quote(strings.Trim(yamlFile, `"`))
-			assert.Contains(t, err.Error(), `idsync.yaml:18: connectors[0].entityTypes[1].file: entity type SAB_Group: file `+want+` must be a local name inside the input folder`)
+			assert.Equal(t, `entitytype: idsync.yaml:18: SAB.SAB_Group: file: `+want+` must be a local name inside the input folder (relative, without ".." that leaves it)`, err.Error())
 		})
 	}
 	bad := strings.Replace(sample, "file: sab_members.csv", "file: ../members.csv", 1)
 	_, err := entitytype.Load(strings.NewReader(bad))
 	require.ErrorIs(t, err, entitytype.ErrInvalid)
-	assert.Contains(t, err.Error(), `line 23: connectors[0].associations[0].file: association SAB_Members: file "../members.csv" must be a local name inside the input folder`)
+	assert.Equal(t, `entitytype: line 23: SAB.SAB_Members: file: "../members.csv" must be a local name inside the input folder (relative, without ".." that leaves it)`, err.Error())
 
 	// A subfolder of the input folder is fine.
 	good := strings.Replace(sample, "file: sab_groups.csv", "file: sab/groups.csv", 1)
@@ -177,7 +190,7 @@ func TestFileMustBeLocal(t *testing.T) {
 		Properties: []entitytype.Property{{Name: "id", Column: "ID"}}}}}
 	err = m.Validate()
 	require.ErrorIs(t, err, entitytype.ErrInvalid)
-	assert.Contains(t, err.Error(), `connector.entityTypes[0].file: entity type T: file "../t.csv" must be a local name`)
+	assert.Equal(t, `entitytype: A.T: file: "../t.csv" must be a local name inside the input folder (relative, without ".." that leaves it)`, err.Error())
 }
 
 // Every problem of a loaded configuration gives its line: the line of the
@@ -188,12 +201,13 @@ func TestValidationProblemsHaveLines(t *testing.T) {
 	_, err := entitytype.Load(strings.NewReader(bad))
 	var ve *entitytype.ValidationError
 	require.True(t, errors.As(err, &ve), "%v", err)
-	lines := map[string]int{}
+	var got []string
 	for _, p := range ve.Problems {
-		lines[p.Path] = p.Line
+		got = append(got, p.String())
 	}
-	assert.Equal(t, map[string]int{
-		"connectors[0].entityTypes[0].key[1]":         9,
-		"connectors[0].associations[0].target.column": 25, // absent: the line of target
-	}, lines)
+	assert.Equal(t, []string{
+		`line 9: SAB.SAB_User: key: property "missing" is not defined`,
+		// absent: the line of target
+		`line 25: SAB.SAB_Members: target.column: missing column: name the header of the column holding the target's key`,
+	}, got)
 }

@@ -77,7 +77,11 @@ func (k *Kind) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("unknown type %q (want one of string, int, decimal, bool, date, datetime, guid, binary, ref)", string(b))
+	hint := ""
+	if s := closest(kindNames[1:], string(b)); s != "" {
+		hint = fmt.Sprintf("did you mean %q? ", s)
+	}
+	return fmt.Errorf("unknown type %q (%sthe types are %s)", string(b), hint, strings.Join(kindNames[1:], ", "))
 }
 
 // MissingPolicy says what Prepare does with a reference to a key that exists

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
+
+	suggestpkg "github.com/idsync/idsync/internal/suggest"
 )
 
 // Errors wrapped by the errors this package returns, to be tested with
@@ -101,8 +102,22 @@ type HeaderError struct {
 	Ambiguous []string // requested names found more than once in the header
 }
 
-// Error lists the problems, suggesting a close name for each missing one.
+// Error lists the problems, suggesting a close name for each missing one,
+// and a separator when the header was read as one column that holds
+// another separator (`did you mean separator: ";"?`).
 func (e *HeaderError) Error() string {
+	if sep := e.separator(); sep != 0 && len(e.Missing) > 0 && len(e.Ambiguous) == 0 {
+		h := e.Header[0]
+		if r := []rune(h); len(r) > 60 {
+			h = string(r[:60]) + "..."
+		}
+		quoted := make([]string, len(e.Missing))
+		for i, name := range e.Missing {
+			quoted[i] = strconv.Quote(name)
+		}
+		return fmt.Sprintf("extract: %s: the header is read as one column, %q: did you mean separator: %q? (not found: %s)",
+			e.File, h, string(sep), strings.Join(quoted, ", "))
+	}
 	var problems []string
 	for _, name := range e.Missing {
 		p := fmt.Sprintf("column %q not found", name)
@@ -117,6 +132,23 @@ func (e *HeaderError) Error() string {
 	return "extract: " + e.File + ": " + strings.Join(problems, "; ")
 }
 
+// separator returns the field separator that the header seems to be
+// written with when it was read as one column, or 0: the one of ; tab , |
+// it holds most often. A workbook's cells have no separator.
+func (e *HeaderError) separator() rune {
+	if len(e.Header) != 1 || strings.HasSuffix(strings.ToLower(e.File), ".xlsx") {
+		return 0
+	}
+	var best rune
+	n := 0
+	for _, sep := range []rune{';', '\t', ',', '|'} {
+		if c := strings.Count(e.Header[0], string(sep)); c > n {
+			best, n = sep, c
+		}
+	}
+	return best
+}
+
 // duplicate describes a name found more than once in header.
 func duplicate(header []string, name string) string {
 	var cols []string
@@ -129,60 +161,5 @@ func duplicate(header []string, name string) string {
 }
 
 // suggest returns the name in header closest to name, or "" if none is
-// close. Names are compared without regard to case, spaces, '_' and '-',
-// and a small number of typing errors is tolerated.
-func suggest(header []string, name string) string {
-	key := fold(name)
-	best, bestDist := "", 3
-	for _, h := range header {
-		if h == "" || h == name {
-			continue
-		}
-		k := fold(h)
-		if k == key {
-			return h
-		}
-		if d := distance(k, key); d < bestDist && 3*d <= len([]rune(key)) {
-			best, bestDist = h, d
-		}
-	}
-	return best
-}
-
-// fold returns s in lower case without spaces, '_' and '-'.
-func fold(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '\t', '_', '-':
-			return -1
-		}
-		return unicode.ToLower(r)
-	}, s)
-}
-
-// distance returns the optimal string alignment distance between a and b:
-// the number of rune insertions, deletions, substitutions and
-// transpositions of adjacent runes that turn a into b.
-func distance(a, b string) int {
-	s, t := []rune(a), []rune(b)
-	// d[i][j] is the distance between s[:i] and t[:j]; three rows suffice.
-	prev2, prev, cur := make([]int, len(t)+1), make([]int, len(t)+1), make([]int, len(t)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(s); i++ {
-		cur[0] = i
-		for j := 1; j <= len(t); j++ {
-			cost := 1
-			if s[i-1] == t[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && s[i-1] == t[j-2] && s[i-2] == t[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(t)]
-}
+// close (see [suggest.Closest]).
+func suggest(header []string, name string) string { return suggestpkg.Closest(header, name) }

@@ -49,8 +49,11 @@ type rowMapper struct {
 
 // newRowMapper locates the columns of t (and the extra ones, returned by
 // name) in a table's header, reporting every missing column at once, and
-// builds the converters and expressions. command is the table's command
-// column (connector.CommandColumn), or "" for a snapshot.
+// builds the converters and expressions. The mapped columns are located
+// before the expressions compile: an expression that reads a missing
+// column fails because of it, and the missing column is what to report.
+// command is the table's command column (connector.CommandColumn), or ""
+// for a snapshot.
 func newRowMapper(t *entitytype.EntityType, source string, header, extra []string, command string) (*rowMapper, map[string]int, error) {
 	m := &rowMapper{t: t, cols: make([]column, len(t.Properties)), cmdCol: -1, command: command, vals: make([]string, len(t.Properties))}
 	needed := slices.Clone(extra)
@@ -64,6 +67,15 @@ func newRowMapper(t *entitytype.EntityType, source string, header, extra []strin
 		if prop.Column != "" {
 			needed = append(needed, prop.Column)
 		}
+	}
+	if command != "" {
+		needed = append(needed, command)
+	}
+	if _, err := locate(source, header, needed); err != nil {
+		return nil, nil, err
+	}
+	for j := range t.Properties {
+		prop := &t.Properties[j]
 		if prop.Expression != "" {
 			e, err := entitytype.CompileExpression(prop.Expression, header)
 			if err != nil {
@@ -72,9 +84,6 @@ func newRowMapper(t *entitytype.EntityType, source string, header, extra []strin
 			m.cols[j].expr, m.cols[j].name = e, prop.Expression
 			needed = append(needed, e.Columns()...)
 		}
-	}
-	if command != "" {
-		needed = append(needed, command)
 	}
 	idx, err := locate(source, header, needed)
 	if err != nil {

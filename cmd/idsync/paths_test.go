@@ -53,7 +53,7 @@ func TestRunFileOutsideInputFolder(t *testing.T) {
 			r := runBin(t, dir, "run", "--config", "idsync.yaml", "--input", input, "--store", "mem:", "--work", filepath.Join(dir, "work"))
 			assert.Equal(t, exitUsage, r.code, "exit code; stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 			assert.Contains(t, r.stderr, `idsync.yaml:8: `) // the line of HR_Org's file
-			assert.Contains(t, r.stderr, `entity type HR_Org: file "`+file+`" must be a local name inside the input folder`)
+			assert.Contains(t, r.stderr, `HR.HR_Org: file: "`+file+`" must be a local name inside the input folder`)
 
 			b, err := os.ReadFile(victim)
 			require.NoError(t, err)
