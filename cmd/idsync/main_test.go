@@ -256,14 +256,14 @@ func TestBadConfig(t *testing.T) {
 	require.NotZero(t, line)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(strings.Join(lines, "\n")), 0o644))
 	r := expect(t, dir, 2, "plan", "--config", "bad.yaml", "--input", "day1", "--store", "mem:")
-	assert.Equal(t, fmt.Sprintf("idsync plan: entitytype: bad.yaml:%d: unknown field \"fiel\" in entity type SAB_User (did you mean \"file\"?)\n", line), r.stderr)
+	assert.Equal(t, fmt.Sprintf("idsync plan: bad.yaml:%d: unknown field \"fiel\" in entity type SAB_User (did you mean \"file\"?)\n", line), r.stderr)
 	assert.Empty(t, r.stdout)
 
 	// A definition error lists its path in the configuration.
 	bad := strings.Replace(string(cfg), "key: [id]", "key: [nope]", 1)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad2.yaml"), []byte(bad), 0o644))
 	r = expect(t, dir, 2, "run", "--config", "bad2.yaml", "--input", "day1", "--store", "mem:", "--json")
-	assert.Contains(t, r.stderr, `idsync run: entitytype: bad2.yaml:20: SAB.SAB_User: key: property "nope" is not defined`)
+	assert.Contains(t, r.stderr, `idsync run: bad2.yaml:20: SAB.SAB_User: key: property "nope" is not defined`)
 	assert.Empty(t, r.stdout, "no JSON for a configuration error")
 }
 
