@@ -34,9 +34,10 @@ func (c *cli) newEngine(store *openedStore, o *opts, prog *progress) *idsync.Eng
 		return idsync.New(nil, eo)
 	}
 	eo.StoreName = store.name
-	// mem: is gone when the command ends: the runs stay in the work
-	// folder, for show, runs and errors.
-	eo.StateInWorkDir = store.sql == nil
+	// The review commands (show, runs, errors, resume, cancel) read the
+	// runs from the work folder, which keeps them for every store, mem:
+	// included (it is gone when the command ends).
+	eo.StateInWorkDir = true
 	return idsync.New(store.store, eo)
 }
 

@@ -31,10 +31,17 @@ import (
 // A SQLite error about the database file (read-only, disk full) is a
 // *FileError naming the file and the likely cause.
 func (s *Store) Apply(ctx context.Context, cs *idsync.ChangeSet) error {
+	return s.ApplyRun(ctx, cs, nil)
+}
+
+// ApplyRun implements idsync.StateStore: Apply, with c's run records and
+// connector state written in the same transaction, just before it
+// commits (c may be nil).
+func (s *Store) ApplyRun(ctx context.Context, cs *idsync.ChangeSet, c *idsync.Commit) error {
 	if s.dialect == Postgres {
-		return s.applyPostgres(ctx, cs)
+		return s.applyPostgres(ctx, cs, c)
 	}
-	return fileError(s.path, s.applySQLite(ctx, cs))
+	return fileError(s.path, s.applySQLite(ctx, cs, c))
 }
 
 // writeCounter counts the changes written, checks ctx now and then, and

@@ -29,22 +29,22 @@ func (t pgxTx) queryRow(ctx context.Context, query string, args ...any) interfac
 // updates and deletes are copied into a temporary table, then applied by
 // one UPDATE ... FROM and one DELETE ... USING per entity type (and one
 // DELETE per association), whose row counts must match.
-func (s *Store) applyPostgres(ctx context.Context, cs *idsync.ChangeSet) error {
+func (s *Store) applyPostgres(ctx context.Context, cs *idsync.ChangeSet, c *idsync.Commit) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlstore: apply: %w", err)
 	}
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
+		pc, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("sqlstore: PostgreSQL needs the pgx driver (github.com/jackc/pgx/v5/stdlib), not %T", dc)
 		}
-		return s.applyPgx(ctx, c.Conn(), cs)
+		return s.applyPgx(ctx, pc.Conn(), cs, c)
 	})
 }
 
-func (s *Store) applyPgx(ctx context.Context, conn *pgx.Conn, cs *idsync.ChangeSet) (err error) {
+func (s *Store) applyPgx(ctx context.Context, conn *pgx.Conn, cs *idsync.ChangeSet, c *idsync.Commit) (err error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlstore: apply: %w", err)
@@ -82,6 +82,11 @@ func (s *Store) applyPgx(ctx context.Context, conn *pgx.Conn, cs *idsync.ChangeS
 			if err := a.deleteLinks(as.Name, assocs[as.Name]); err != nil {
 				return err
 			}
+		}
+	}
+	if c != nil {
+		if err := s.commit(ctx, pgxTx{tx}, c); err != nil {
+			return err
 		}
 	}
 	if err := ctx.Err(); err != nil {

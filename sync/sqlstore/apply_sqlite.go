@@ -39,7 +39,7 @@ const (
 // change set and encodes it into batches of statement arguments while the
 // other writes them, with multi-row statements prepared once per
 // transaction.
-func (s *Store) applySQLite(ctx context.Context, cs *idsync.ChangeSet) (err error) {
+func (s *Store) applySQLite(ctx context.Context, cs *idsync.ChangeSet, c *idsync.Commit) (err error) {
 	// The transaction's own context is never cancelled: a cancellation
 	// interrupting COMMIT could report an error for a transaction that
 	// committed. The statements watch ctx; once they are done, a last
@@ -81,6 +81,11 @@ func (s *Store) applySQLite(ctx context.Context, cs *idsync.ChangeSet) (err erro
 	}
 	if readErr != nil {
 		return readErr
+	}
+	if c != nil {
+		if err := s.commit(ctx, sqlTx{tx}, c); err != nil {
+			return err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err

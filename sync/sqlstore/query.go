@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 
-	idsync "github.com/idsync/idsync/sync"
 )
 
 // The query methods below serve a host that shows what a synchronization
@@ -249,63 +248,3 @@ func (s *Store) Put(ctx context.Context, connector, entityType, key string, prop
 	return nil
 }
 
-// RunRecord is a run as a host keeps it in the store: its ID, connector
-// and state, and the whole record as JSON (an idsync.Run, for example).
-type RunRecord struct {
-	ID        string
-	Connector string
-	State     string
-	JSON      []byte
-}
-
-// SaveRun stores a run record, replacing the one with the same ID.
-func (s *Store) SaveRun(ctx context.Context, r RunRecord) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO idsync_runs (id, connector, state, data) VALUES (?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET connector = excluded.connector, state = excluded.state, data = excluded.data`),
-		r.ID, r.Connector, r.State, string(r.JSON))
-	if err != nil {
-		return fmt.Errorf("sqlstore: save run %s: %w", r.ID, err)
-	}
-	return nil
-}
-
-// LoadRun returns the run record with this ID, or an error matching
-// idsync.ErrNotFound.
-func (s *Store) LoadRun(ctx context.Context, id string) (RunRecord, error) {
-	r := RunRecord{ID: id}
-	var data string
-	err := s.db.QueryRowContext(ctx, s.q("SELECT connector, state, data FROM idsync_runs WHERE id = ?"), id).Scan(&r.Connector, &r.State, &data)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, fmt.Errorf("sqlstore: %w: %s", idsync.ErrNotFound, id)
-	}
-	if err != nil {
-		return r, fmt.Errorf("sqlstore: load run %s: %w", id, err)
-	}
-	r.JSON = []byte(data)
-	return r, nil
-}
-
-// Runs returns the run records of a connector (of all connectors if
-// connector is ""), by ID.
-func (s *Store) Runs(ctx context.Context, connector string) ([]RunRecord, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, connector, state, data FROM idsync_runs
-		WHERE ? = '' OR connector = ? ORDER BY id`), connector, connector)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: runs: %w", err)
-	}
-	defer rows.Close()
-	var out []RunRecord
-	for rows.Next() {
-		var r RunRecord
-		var data string
-		if err := rows.Scan(&r.ID, &r.Connector, &r.State, &data); err != nil {
-			return nil, fmt.Errorf("sqlstore: runs: %w", err)
-		}
-		r.JSON = []byte(data)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: runs: %w", err)
-	}
-	return out, nil
-}

@@ -308,7 +308,7 @@ func migrationsFor(d Dialect) ([]migration, error) {
 
 // SchemaVersion is the schema version that this version of the package
 // creates and reads.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrate brings the schema to SchemaVersion. It reads the version first
 // without locking anything, so that opening an up-to-date database never

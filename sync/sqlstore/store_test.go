@@ -630,30 +630,6 @@ func TestNewWithHostDB(t *testing.T) {
 	})
 }
 
-func TestRuns(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		ctx := context.Background()
-		s := b.fresh(t)
-		_, err := s.LoadRun(ctx, "nope")
-		require.ErrorIs(t, err, idsync.ErrNotFound)
-		r1 := sqlstore.RunRecord{ID: "20240101T000000Z-HR-1", Connector: "HR", State: "blocked", JSON: []byte(`{"id":"20240101T000000Z-HR-1","state":"blocked"}`)}
-		r2 := sqlstore.RunRecord{ID: "20240102T000000Z-SAB-2", Connector: "SAB", State: "succeeded", JSON: []byte(`{}`)}
-		require.NoError(t, s.SaveRun(ctx, r1))
-		require.NoError(t, s.SaveRun(ctx, r2))
-		r1.State, r1.JSON = "succeeded", []byte(`{"id":"20240101T000000Z-HR-1","state":"succeeded"}`)
-		require.NoError(t, s.SaveRun(ctx, r1))
-		got, err := s.LoadRun(ctx, r1.ID)
-		require.NoError(t, err)
-		assert.Equal(t, r1, got)
-		all, err := s.Runs(ctx, "")
-		require.NoError(t, err)
-		assert.Equal(t, []sqlstore.RunRecord{r1, r2}, all)
-		hr, err := s.Runs(ctx, "HR")
-		require.NoError(t, err)
-		assert.Equal(t, []sqlstore.RunRecord{r1}, hr)
-	})
-}
-
 // The engine on a sqlstore, as in sync's own tests on memstore.
 func TestEngine(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {

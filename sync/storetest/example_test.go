@@ -44,6 +44,7 @@ func ExampleRun() {
 	// ScansCanStopEarly
 	// ConcurrentRunOfConnectorRefused
 	// ParallelConnectors
+	// StateIsKept
 }
 
 // TestDocListsEveryClause keeps the package doc true: it lists every

@@ -48,6 +48,12 @@
 //   - ConcurrentRunOfConnectorRefused: two runs of one connector never
 //     overlap; with an [idsync.Locker], not even across engines.
 //   - ParallelConnectors: runs of different connectors proceed in parallel.
+//   - StateIsKept (stores implementing [idsync.StateStore]): run records
+//     round-trip and list newest first, by connector, state, time range
+//     and page; concurrent changes of a connector's state are all kept;
+//     a run's success commits with its changes (the record succeeded,
+//     the state's LastRun and Previous set), seen by engines of other
+//     work folders; an Apply that fails records no success.
 //
 // A host runs the kit from a test of its own package:
 //
@@ -116,6 +122,7 @@ var clauses = []struct {
 	{"ScansCanStopEarly", testScansCanStopEarly},
 	{"ConcurrentRunOfConnectorRefused", testConcurrentRunOfConnectorRefused},
 	{"ParallelConnectors", testParallelConnectors},
+	{"StateIsKept", testStateIsKept},
 }
 
 // Clauses returns the names of the kit's clauses, in the order Run runs
