@@ -124,9 +124,12 @@ func CheckArtifactKey(key string) error {
 	return nil
 }
 
-// checkArtifactPrefix checks a List prefix: "" or any string whose part
-// up to its last slash is a valid key.
-func checkArtifactPrefix(prefix string) error {
+// CheckArtifactPrefix returns nil if prefix is a valid prefix for
+// [Artifacts.List], and an error matching [ErrInvalidArtifactKey]
+// otherwise: "", or valid UTF-8 whose part up to its last slash, if it
+// has one, is a valid key ([CheckArtifactKey]): "a/b/" and "a/b/c" are
+// valid, "../" and "/a" are not.
+func CheckArtifactPrefix(prefix string) error {
 	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
 		if err := CheckArtifactKey(prefix[:i]); err != nil {
 			return fmt.Errorf("prefix %q: %w", prefix, err)
@@ -312,7 +315,7 @@ func (f *FolderArtifacts) Delete(ctx context.Context, key string) error {
 // List implements [Artifacts.List].
 func (f *FolderArtifacts) List(ctx context.Context, prefix string) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		if err := checkArtifactPrefix(prefix); err != nil {
+		if err := CheckArtifactPrefix(prefix); err != nil {
 			yield("", err)
 			return
 		}
