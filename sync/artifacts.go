@@ -37,8 +37,9 @@ type Artifacts interface {
 	// List) never sees a partial object, only the whole previous one (or
 	// none) until Put returns nil, then the whole new one. A Put that
 	// fails, because r returned an error, because ctx was cancelled while
-	// it read r, or for any other reason, leaves the key as it was, and
-	// its error wraps r's. Put reads r as a stream: it never holds the
+	// it read r, or for any other reason, leaves the key as it was; its
+	// error wraps r's error, or ctx.Err(). Put stops reading r once ctx
+	// is done. Put reads r as a stream: it never holds the
 	// whole object in memory (an implementation on a service that keeps
 	// objects in memory, such as mem://, holds what it stores). When Put
 	// returns nil, the object is durable as far as the medium allows (a

@@ -24,11 +24,17 @@
 // when the bucket's writer closes without error, and a Put whose reader
 // fails, or whose context is cancelled, cancels the writer's context
 // before closing it, which aborts the write (no object, the previous one
-// kept). A file:// bucket writes each object to a temporary file in
-// os.TempDir and renames it into place: if the bucket's folder is on
-// another file system, add no_tmp_dir=1 to the URL, so that the temporary
-// files are made beside the objects. fileblob also refuses keys ending in
-// ".attrs" (the name of its metadata files); idsync writes none.
+// kept).
+//
+// A file:// bucket writes each object to a temporary file in os.TempDir
+// and renames it into place: its folder must be on the same file system
+// as os.TempDir (set TMPDIR), or every Put fails. Do not add no_tmp_dir
+// to its URL: the temporary files are then made beside the objects, and
+// List yields them as keys while a Put is in progress. For a local or
+// network folder, [idsync.FolderArtifacts] is the better choice (its
+// temporary files are hidden, and it syncs each file before renaming it);
+// file:// is there for symmetry and tests. fileblob also refuses keys
+// ending in ".attrs" (the name of its metadata files); idsync writes none.
 package blobartifacts
 
 import (
@@ -37,6 +43,8 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"net/url"
+	"syscall"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file://
@@ -57,10 +65,20 @@ var _ idsync.Artifacts = (*Bucket)(nil)
 // Open opens the bucket of url with blob.OpenBucket ("mem://",
 // "file:///path?create_dir=1", or the URL of any driver the program
 // imports). Close closes it.
-func Open(ctx context.Context, url string) (*Bucket, error) {
-	b, err := blob.OpenBucket(ctx, url)
+//
+// A file:// URL without a metadata parameter gets metadata=skip: idsync
+// keeps no metadata, and fileblob rewrites its metadata files in place,
+// so that a Get racing a Put of the same key could fail.
+func Open(ctx context.Context, urlstr string) (*Bucket, error) {
+	if u, err := url.Parse(urlstr); err == nil && u.Scheme == "file" && !u.Query().Has("metadata") {
+		q := u.Query()
+		q.Set("metadata", "skip")
+		u.RawQuery = q.Encode()
+		urlstr = u.String()
+	}
+	b, err := blob.OpenBucket(ctx, urlstr)
 	if err != nil {
-		return nil, fmt.Errorf("blobartifacts: open %s: %w", url, err)
+		return nil, fmt.Errorf("blobartifacts: open %s: %w", urlstr, err)
 	}
 	return New(b), nil
 }
@@ -132,7 +150,7 @@ func (b *Bucket) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	}
 	r, err := b.b.NewReader(ctx, key, nil)
 	if err != nil {
-		if gcerrors.Code(err) == gcerrors.NotFound {
+		if notFound(err) {
 			return nil, fmt.Errorf("blobartifacts: get %s: %w (%w)", key, idsync.ErrArtifactNotFound, err)
 		}
 		return nil, fmt.Errorf("blobartifacts: get %s: %w", key, err)
@@ -145,10 +163,23 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 	if err := idsync.CheckArtifactKey(key); err != nil {
 		return err
 	}
-	if err := b.b.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-		return fmt.Errorf("blobartifacts: delete %s: %w", key, err)
+	err := b.b.Delete(ctx, key)
+	if err == nil || notFound(err) {
+		return nil
 	}
-	return nil
+	// A key that names no object but begins others ("a" when "a/b" is
+	// stored) is a folder to fileblob, which fails to remove it.
+	if ok, xerr := b.b.Exists(ctx, key); xerr == nil && !ok || notFound(xerr) {
+		return nil
+	}
+	return fmt.Errorf("blobartifacts: delete %s: %w", key, err)
+}
+
+// notFound reports whether err says a key names no object: NotFound, or,
+// from fileblob, a key one of whose folders is a file ("a/b" when "a" is
+// stored).
+func notFound(err error) bool {
+	return gcerrors.Code(err) == gcerrors.NotFound || errors.Is(err, syscall.ENOTDIR)
 }
 
 // List implements [idsync.Artifacts.List]. It yields every key of the

@@ -1,0 +1,75 @@
+package blobartifacts_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"testing"
+
+	idsync "github.com/idsync/idsync/sync"
+	"github.com/idsync/idsync/sync/artifactstest"
+	"github.com/idsync/idsync/sync/blobartifacts"
+)
+
+func open(t *testing.T, u string) idsync.Artifacts {
+	b, err := blobartifacts.Open(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return b
+}
+
+func fileURL(dir string) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir), RawQuery: "create_dir=1"}).String()
+}
+
+// TestMem runs the conformance kit on mem:// buckets.
+func TestMem(t *testing.T) {
+	artifactstest.Run(t, func(t *testing.T) idsync.Artifacts { return open(t, "mem://") })
+}
+
+// TestFile runs the conformance kit on file:// buckets.
+func TestFile(t *testing.T) {
+	artifactstest.Run(t, func(t *testing.T) idsync.Artifacts { return open(t, fileURL(t.TempDir())) })
+}
+
+// TestOpenUnknownScheme checks that a scheme whose driver is not imported
+// is an error naming the URL.
+func TestOpenUnknownScheme(t *testing.T) {
+	_, err := blobartifacts.Open(t.Context(), "s3://bucket")
+	if err == nil {
+		t.Fatal("Open(s3://bucket) without s3blob imported succeeded")
+	}
+	t.Log(err)
+}
+
+func ExampleOpen() {
+	ctx := context.Background()
+	a, err := blobartifacts.Open(ctx, "mem://")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer a.Close()
+	dir, _ := filepath.Abs("testdata/changeset")
+	ref, err := idsync.PutDir(ctx, a, "changesets", dir)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(ref)
+	for key, err := range a.List(ctx, "changesets/") {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(key)
+	}
+	// Output:
+}
