@@ -2,7 +2,10 @@ package blobartifacts_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"net/url"
 	"path/filepath"
 	"testing"
@@ -51,20 +54,27 @@ func TestOpenUnknownScheme(t *testing.T) {
 
 func ExampleOpen() {
 	ctx := context.Background()
-	a, err := blobartifacts.Open(ctx, "mem://")
+	a, err := blobartifacts.Open(ctx, "mem://") // or file:///path?create_dir=1, s3://..., gs://..., azblob://...
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer a.Close()
-	dir, _ := filepath.Abs("testdata/changeset")
-	ref, err := idsync.PutDir(ctx, a, "changesets", dir)
+	if err := a.Put(ctx, "reports/run-1/summary.json", strings.NewReader(`{"rejected":0}`)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	r, err := a.Get(ctx, "reports/run-1/summary.json")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(ref)
-	for key, err := range a.List(ctx, "changesets/") {
+	b, _ := io.ReadAll(r)
+	r.Close()
+	fmt.Println(string(b))
+	_, err = a.Get(ctx, "reports/run-2/summary.json")
+	fmt.Println(errors.Is(err, idsync.ErrArtifactNotFound))
+	for key, err := range a.List(ctx, "reports/") {
 		if err != nil {
 			fmt.Println(err)
 			return
@@ -72,4 +82,7 @@ func ExampleOpen() {
 		fmt.Println(key)
 	}
 	// Output:
+	// {"rejected":0}
+	// true
+	// reports/run-1/summary.json
 }
