@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	idsync "github.com/idsync/idsync/sync"
@@ -32,19 +32,19 @@ func fileURL(dir string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir), RawQuery: "create_dir=1"}).String()
 }
 
-// TestMem runs the conformance kit on mem:// buckets.
-func TestMem(t *testing.T) {
+// TestMemArtifacts runs the conformance kit on mem:// buckets.
+func TestMemArtifacts(t *testing.T) {
 	artifactstest.Run(t, func(t *testing.T) idsync.Artifacts { return open(t, "mem://") })
 }
 
-// TestFile runs the conformance kit on file:// buckets.
-func TestFile(t *testing.T) {
+// TestFileArtifacts runs the conformance kit on file:// buckets.
+func TestFileArtifacts(t *testing.T) {
 	artifactstest.Run(t, func(t *testing.T) idsync.Artifacts { return open(t, fileURL(t.TempDir())) })
 }
 
-// TestOpenUnknownScheme checks that a scheme whose driver is not imported
+// TestArtifactsOpenUnknownScheme checks that a scheme whose driver is not imported
 // is an error naming the URL.
-func TestOpenUnknownScheme(t *testing.T) {
+func TestArtifactsOpenUnknownScheme(t *testing.T) {
 	_, err := blobartifacts.Open(t.Context(), "s3://bucket")
 	if err == nil {
 		t.Fatal("Open(s3://bucket) without s3blob imported succeeded")
