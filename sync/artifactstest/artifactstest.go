@@ -121,7 +121,7 @@ func get(t *testing.T, a idsync.Artifacts, key string) ([]byte, error) {
 	}
 	data, err := io.ReadAll(r)
 	if cerr := r.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("Close: %w", cerr)
+		err = fmt.Errorf("close: %w", cerr)
 	}
 	if err != nil {
 		return nil, err
@@ -444,20 +444,20 @@ func testConcurrentPuts(t *testing.T, newArtifacts func(*testing.T) idsync.Artif
 	for i := range writers {
 		wg.Go(func() {
 			if err := a.Put(t.Context(), "shared/key", bytes.NewReader(value(i))); err != nil {
-				errs <- fmt.Errorf("Put of the shared key: %w", err)
+				errs <- fmt.Errorf("a Put of the shared key: %w", err)
 			}
 		})
 		wg.Go(func() {
 			key := fmt.Sprintf("own/%d", i)
 			if err := a.Put(t.Context(), key, bytes.NewReader(value(i))); err != nil {
-				errs <- fmt.Errorf("Put(%q): %w", key, err)
+				errs <- fmt.Errorf("a Put(%q): %w", key, err)
 			}
 		})
 		wg.Go(func() {
 			for range 3 {
 				r, err := a.Get(t.Context(), "shared/key")
 				if err != nil {
-					errs <- fmt.Errorf("Get of the shared key while Puts replace it: %w", err)
+					errs <- fmt.Errorf("a Get of the shared key while Puts replace it: %w", err)
 					return
 				}
 				b, err := io.ReadAll(r)

@@ -127,10 +127,10 @@ func (n *naive) List(ctx context.Context, prefix string) iter.Seq2[string, error
 	}
 }
 
-// TestNaive runs the kit on the naive Artifacts, which must pass. With
+// TestNaiveArtifacts runs the kit on the naive Artifacts, which must pass. With
 // ARTIFACTSTEST_NAIVE_BUG set, TestKitCatchesArtifactBugs runs it in a
 // subprocess with that bug.
-func TestNaive(t *testing.T) {
+func TestNaiveArtifacts(t *testing.T) {
 	bug := os.Getenv("ARTIFACTSTEST_NAIVE_BUG")
 	Run(t, func(t *testing.T) idsync.Artifacts { return &naive{bug: bug, m: map[string][]byte{}} })
 }
@@ -159,7 +159,7 @@ func TestKitCatchesArtifactBugs(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.bug+"/"+c.clause, func(t *testing.T) {
 			var pattern []string
-			for _, part := range strings.Split("TestNaive/"+c.clause, "/") {
+			for _, part := range strings.Split("TestNaiveArtifacts/"+c.clause, "/") {
 				pattern = append(pattern, "^"+regexp.QuoteMeta(part)+"$")
 			}
 			cmd := exec.Command(os.Args[0], "-test.run="+strings.Join(pattern, "/"), "-test.v", "-test.count=1", "-test.timeout=2m")
@@ -168,7 +168,7 @@ func TestKitCatchesArtifactBugs(t *testing.T) {
 			switch {
 			case err == nil:
 				t.Errorf("the kit missed bug %q: clause %s passed:\n%s", c.bug, c.clause, out)
-			case !strings.Contains(string(out), "--- FAIL: TestNaive/"+c.clause):
+			case !strings.Contains(string(out), "--- FAIL: TestNaiveArtifacts/"+c.clause):
 				t.Errorf("bug %q: clause %s did not fail as expected:\n%s", c.bug, c.clause, out)
 			}
 		})
