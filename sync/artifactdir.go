@@ -109,6 +109,9 @@ func PutDir(ctx context.Context, a Artifacts, prefix, dir string) (ref string, e
 		if !e.Type().IsRegular() {
 			return "", fmt.Errorf("%s is not a regular file (%s): PutDir stores a folder of regular files only", e.Name(), e.Type())
 		}
+		if !validDirFileName(e.Name()) {
+			return "", fmt.Errorf("file name %q would not be a local file name on every system (GetDir refuses it)", e.Name())
+		}
 		size, sum, err := hashFile(ctx, filepath.Join(dir, e.Name()))
 		if err != nil {
 			return "", err

@@ -340,6 +340,7 @@ func TestArtifactPutDirRefuses(t *testing.T) {
 	}{
 		{"Subfolder", func(dir string) error { return os.Mkdir(filepath.Join(dir, "sub"), 0o755) }},
 		{"Symlink", func(dir string) error { return os.Symlink("f", filepath.Join(dir, "link")) }},
+		{"Backslash", func(dir string) error { return os.WriteFile(filepath.Join(dir, `a\b`), nil, 0o644) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := idsync.NewFolderArtifacts(t.TempDir())
