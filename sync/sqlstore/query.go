@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-
 )
 
 // The query methods below serve a host that shows what a synchronization
@@ -247,4 +246,3 @@ func (s *Store) Put(ctx context.Context, connector, entityType, key string, prop
 	}
 	return nil
 }
-
