@@ -276,13 +276,18 @@ const interrupted = "interrupted: the process running it ended before the run di
 
 // reap marks run, found Running, as Failed and interrupted if no process
 // holds its connector's lock any longer (held says the caller holds it),
-// and removes its files but run.json. It reports whether it did.
+// and removes its files but run.json. It reports whether it did. With a
+// store that keeps the state but is no Locker, a run of an engine with
+// another work folder cannot be told from a dead one: such a store should
+// be a Locker too (memstore and sqlstore are).
 func (e *Engine) reap(ctx context.Context, run *Run, held bool) bool {
 	if run.State != Running {
 		return false
 	}
 	if !held {
-		unlock, err := e.lockWork(run.Connector)
+		// The connector's lock, the store's too: a run of another
+		// instance, with another work folder, holds the store's.
+		unlock, err := e.tryLock(ctx, run.Connector)
 		if err != nil {
 			return false // running, or no telling
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/idsync/idsync/connector/memconn"
 	idsync "github.com/idsync/idsync/sync"
 	"github.com/idsync/idsync/sync/memstore"
+	"github.com/idsync/idsync/sync/sqlstore"
 )
 
 // stuckConn writes an export file, says so on standard output, and never
@@ -128,4 +129,47 @@ func TestRunOfDeadProcessReapedByNextRun(t *testing.T) {
 		assert.Equal(t, idsync.Failed, r.State, "the next run marked it")
 		assert.Contains(t, r.Error, "interrupted")
 	}
+}
+
+// TestRunOfAnotherInstanceNotReaped: two instances share a store that
+// keeps the engine's state (SQLite here), each with a work folder of its
+// own. A run in progress in one is shown running by the other, not as
+// interrupted, until its process dies.
+func TestRunOfAnotherInstanceNotReaped(t *testing.T) {
+	if db := os.Getenv("IDSYNC_STUCK_DB"); db != "" {
+		store, err := sqlstore.Open(context.Background(), "sqlite:"+db, nil)
+		if err != nil {
+			os.Exit(2)
+		}
+		eng := idsync.New(store, &idsync.Options{WorkDir: os.Getenv("IDSYNC_STUCK_WORK3")})
+		eng.Run(context.Background(), stuckConn{memconn.New(open(sabModel()))}, nil)
+		os.Exit(0)
+	}
+	db := filepath.Join(t.TempDir(), "shared.db")
+	store, err := sqlstore.Open(context.Background(), "sqlite:"+db, nil)
+	require.NoError(t, err)
+	defer store.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRunOfAnotherInstanceNotReaped$")
+	cmd.Env = append(os.Environ(), "IDSYNC_STUCK_DB="+db, "IDSYNC_STUCK_WORK3="+t.TempDir())
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "exporting\n", line)
+
+	other := idsync.New(store, &idsync.Options{WorkDir: t.TempDir()})
+	runs, err := other.Runs(context.Background(), nil)
+	require.NoError(t, err)
+	require.Len(t, runs, 1, "the other instance's run is listed from the shared store")
+	assert.Equal(t, idsync.Running, runs[0].State, "its process holds the store's lock of the connector")
+
+	require.NoError(t, cmd.Process.Kill())
+	cmd.Wait()
+	runs, err = other.Runs(context.Background(), nil)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	assert.Equal(t, idsync.Failed, runs[0].State)
+	assert.Contains(t, runs[0].Error, "interrupted")
 }
