@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"os/user"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -71,6 +72,7 @@ type opts struct {
 	all                                         bool
 	verbose                                     bool
 	limit                                       int
+	actor, comment                              string // who resumes or cancels, and why
 }
 
 func defaultStore() string {
@@ -98,6 +100,26 @@ func flagWork(fs *flag.FlagSet, o *opts) {
 
 func flagWait(fs *flag.FlagSet, o *opts) {
 	fs.BoolVar(&o.wait, "wait", false, "if another run of the connector is in progress, wait for it to end instead of exiting with code 5")
+}
+
+// flagReview is --as and --comment of resume and cancel, for the run's
+// audit.
+func flagReview(fs *flag.FlagSet, o *opts) {
+	fs.StringVar(&o.actor, "as", osUser(), "`NAME` of the person who decides, recorded with the run")
+	fs.StringVar(&o.comment, "comment", "", "why, in `TEXT`, recorded with the run")
+}
+
+// osUser is the name of the user running the command, or "".
+func osUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}
+
+// review returns what resume and cancel record of who decides and why.
+func (o *opts) review() *idsync.ReviewOptions {
+	return &idsync.ReviewOptions{Actor: o.actor, Comment: o.comment}
 }
 
 func flagJSON(fs *flag.FlagSet, o *opts, what string) {

@@ -7,8 +7,8 @@
 //
 //	idsync plan       --config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--store URL] [--work DIR] [--wait] [--json]
 //	idsync run        --config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--keep-going] [--store URL] [--work DIR] [--wait] [--json]
-//	idsync resume     RUN_ID [--store URL] [--work DIR] [--wait] [--json]
-//	idsync cancel     RUN_ID [--store URL] [--work DIR] [--wait] [--json]
+//	idsync resume     RUN_ID [--store URL] [--work DIR] [--wait] [--as NAME] [--comment TEXT] [--json]
+//	idsync cancel     RUN_ID [--store URL] [--work DIR] [--wait] [--as NAME] [--comment TEXT] [--json]
 //	idsync show       RUN_ID [--changes] [--op insert|update|delete] [--type NAME] [--key KEY] [--limit N] [--json] [--work DIR] [--store URL]
 //	idsync errors     RUN_ID [--limit N | --all] [--json] [--work DIR]
 //	idsync runs       [--connector NAME] [--json] [--work DIR]

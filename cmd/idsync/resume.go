@@ -10,7 +10,7 @@ import (
 
 var resumeCommand = &command{
 	name:    "resume",
-	args:    "RUN_ID [--store URL] [--work DIR] [--wait] [--json]",
+	args:    "RUN_ID [--store URL] [--work DIR] [--wait] [--as NAME] [--comment TEXT] [--json]",
 	summary: "apply a blocked run's change set, exactly as it was reviewed",
 	detail: `
 The change set applies to the store the run was planned against, which
@@ -25,6 +25,7 @@ is in progress (--wait waits for it).`,
 		flagRunStore(fs, o, "apply to")
 		flagWork(fs, o)
 		flagWait(fs, o)
+		flagReview(fs, o)
 		flagJSON(fs, o, "the outcome")
 	},
 	run: func(c *cli, o *opts, args []string) error { return c.resume(o, args[0]) },
@@ -75,7 +76,7 @@ func (c *cli) resume(o *opts, id string) error {
 	defer store.close()
 	prog := c.newProgress(o)
 	engine := c.newEngine(store, o, prog)
-	r, err := engine.Resume(c.ctx, id, nil)
+	r, err := engine.Resume(c.ctx, id, o.review())
 	prog.stop()
 	if r == nil {
 		return err
@@ -103,7 +104,7 @@ func (c *cli) resume(o *opts, id string) error {
 
 var cancelCommand = &command{
 	name:    "cancel",
-	args:    "RUN_ID [--store URL] [--work DIR] [--wait] [--json]",
+	args:    "RUN_ID [--store URL] [--work DIR] [--wait] [--as NAME] [--comment TEXT] [--json]",
 	summary: "discard a blocked (or planned) run and its change set",
 	detail: `
 Cancel takes the connector's lock in the run's store (or --store), so that
@@ -114,6 +115,7 @@ another run of the connector is in progress (--wait waits for it).`,
 		flagRunStore(fs, o, "take the connector's lock in")
 		flagWork(fs, o)
 		flagWait(fs, o)
+		flagReview(fs, o)
 		flagJSON(fs, o, "the outcome")
 	},
 	run: func(c *cli, o *opts, args []string) error { return c.cancel(o, args[0]) },
@@ -143,7 +145,7 @@ func (c *cli) cancel(o *opts, id string) error {
 		}
 		defer store.close()
 	}
-	r, err := c.newEngine(store, o, nil).Cancel(c.ctx, id, nil)
+	r, err := c.newEngine(store, o, nil).Cancel(c.ctx, id, o.review())
 	if errors.Is(err, idsync.ErrRunState) && r != nil {
 		// It changed before the lock was taken: one line says how.
 		if e := checkCancellable(o, r); e != nil {

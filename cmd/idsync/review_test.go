@@ -453,3 +453,20 @@ func TestHelpSynopsis(t *testing.T) {
 		assert.Contains(t, r.stdout, f)
 	}
 }
+
+// TestReviewIsAudited: resume and cancel record who decided and why, and
+// show prints it.
+func TestReviewIsAudited(t *testing.T) {
+	t.Parallel()
+	dir := sample(t)
+	work := []string{"--work", "work"}
+	resumed := runID(t, expect(t, dir, 3, args("run", flags(dir, "--input", "day1", "--connector", "HR", "--json"))...))
+	expect(t, dir, 0, args("resume", []string{resumed, "--as", "alice", "--comment", "first load, checked with HR"}, work)...)
+	r := expect(t, dir, 0, args("show", []string{resumed}, work)...)
+	assert.Contains(t, scrub(r.stdout, dir, nil), "\n  Resumed by alice at TIME: first load, checked with HR\n")
+
+	cancelled := runID(t, expect(t, dir, 0, args("plan", flags(dir, "--input", "day1", "--connector", "HR", "--json"))...))
+	expect(t, dir, 0, args("cancel", []string{cancelled, "--as", "bob"}, work)...)
+	r = expect(t, dir, 0, args("show", []string{cancelled}, work)...)
+	assert.Contains(t, scrub(r.stdout, dir, nil), "\n  Cancelled by bob at TIME\n")
+}

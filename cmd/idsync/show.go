@@ -94,6 +94,14 @@ func (c *cli) show(o *opts, id string) error {
 	if r.StoreName != "" {
 		fmt.Fprintf(w, "  Store:   %s (identity %s)\n", r.StoreName, r.StoreID)
 	}
+	if rv := r.Review; rv != nil {
+		verb := map[string]string{"resume": "Resumed", "cancel": "Cancelled"}[rv.Action]
+		fmt.Fprintf(w, "  %s by %s at %s", verb, cmp.Or(rv.Actor, "(unnamed)"), rv.At.Local().Format(time.DateTime))
+		if rv.Comment != "" {
+			fmt.Fprintf(w, ": %s", rv.Comment)
+		}
+		fmt.Fprintln(w)
+	}
 	if r.State == idsync.Failed && r.Error != "" {
 		for _, line := range strings.Split(human(r.Error), "\n")[1:] {
 			fmt.Fprintln(w, "          "+strings.TrimSpace(line))
