@@ -73,6 +73,7 @@ type opts struct {
 	verbose                                     bool
 	limit                                       int
 	actor, comment                              string // who resumes or cancels, and why
+	states, before                              string // runs --state, --before
 }
 
 func defaultStore() string {

@@ -348,14 +348,14 @@ func TestTour(t *testing.T) {
 	r = expect(t, dir, 1, "browse", "SAB_User", "U0007", "--config", filepath.Join(dir, "idsync.yaml"), "--store", "sqlite:"+filepath.Join(dir, "x.db"))
 	assert.Contains(t, r.stderr, "SAB_User U0007 is not stored")
 
-	// The runs, with their states.
+	// The runs, newest first, with their states.
 	r = expect(t, dir, 0, "runs", "--work", filepath.Join(dir, "work"), "--json")
 	var states []string
 	for _, x := range decode(t, r.stdout)["runs"].([]any) {
 		x := x.(map[string]any)
 		states = append(states, x["connector"].(string)+" "+x["state"].(string))
 	}
-	assert.Equal(t, []string{"HR succeeded", "HR succeeded", "SAB succeeded", "HR succeeded", "SAB succeeded"}, states)
+	assert.Equal(t, []string{"SAB succeeded", "HR succeeded", "SAB succeeded", "HR succeeded", "HR succeeded"}, states, "newest first")
 
 	// Text outputs for people.
 	r = expect(t, dir, 0, "runs", "--work", filepath.Join(dir, "work"))

@@ -470,3 +470,30 @@ func TestReviewIsAudited(t *testing.T) {
 	r = expect(t, dir, 0, args("show", []string{cancelled}, work)...)
 	assert.Contains(t, scrub(r.stdout, dir, nil), "\n  Cancelled by bob at TIME\n")
 }
+
+// TestRunsPages: runs lists newest first, filtered by state, a page at a
+// time, and tells how to list the next page.
+func TestRunsPages(t *testing.T) {
+	t.Parallel()
+	dir := sample(t)
+	var ids []string // oldest first
+	for range 3 {
+		ids = append(ids, runID(t, expect(t, dir, 3, args("plan", flags(dir, "--input", "day1", "--connector", "HR", "--json"))...))) // would block
+	}
+	blocked := runID(t, expect(t, dir, 3, args("run", flags(dir, "--input", "day1", "--connector", "HR", "--json"))...))
+	listed := func(extra ...string) []string {
+		r := expect(t, dir, 0, append([]string{"runs", "--work", "work", "--json"}, extra...)...)
+		var out []string
+		for _, x := range decode(t, r.stdout)["runs"].([]any) {
+			out = append(out, x.(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	assert.Equal(t, []string{blocked, ids[2], ids[1], ids[0]}, listed(), "newest first")
+	assert.Equal(t, []string{blocked}, listed("--state", "blocked"))
+	assert.Equal(t, []string{ids[2], ids[1]}, listed("--before", blocked, "--limit", "2"))
+	r := expect(t, dir, 0, "runs", "--work", "work", "--limit", "2")
+	assert.Contains(t, r.stdout, "\nMore runs may be older: idsync runs --before "+ids[2]+" --limit 2 --work work\n")
+	r = expect(t, dir, 2, "runs", "--work", "work", "--state", "done")
+	assert.Contains(t, r.stderr, `--state "done": want running, planned, blocked, succeeded, failed or cancelled`)
+}

@@ -134,10 +134,16 @@ func quote(s string) string {
 
 var runsCommand = &command{
 	name:    "runs",
-	args:    "[--connector NAME] [--json] [--work DIR]",
-	summary: "list the runs in the work folder, oldest first, with their state",
+	args:    "[--connector NAME] [--state STATE,...] [--limit N] [--before RUN_ID] [--json] [--work DIR]",
+	summary: "list the runs in the work folder, newest first, with their state",
+	detail: `
+The runs are listed newest first, 50 at a time (--limit); the last line
+tells how to list the next page (--before the last run listed).`,
 	setFlags: func(fs *flag.FlagSet, o *opts) {
 		fs.StringVar(&o.connector, "connector", "", "list only the runs of connector `NAME`")
+		fs.StringVar(&o.states, "state", "", "list only the runs in these states, `STATE,...`: running, planned, blocked, succeeded, failed, cancelled")
+		fs.IntVar(&o.limit, "limit", 50, "list at most `N` runs (0: all)")
+		fs.StringVar(&o.before, "before", "", "list the runs older than `RUN_ID` (the next page)")
 		flagWork(fs, o)
 		flagJSON(fs, o, "the runs")
 	},
@@ -145,12 +151,24 @@ var runsCommand = &command{
 		if err := checkWork(o.work); err != nil {
 			return err
 		}
+		q := &idsync.RunQuery{Connector: o.connector, Before: o.before, Limit: o.limit}
+		for st := range strings.SplitSeq(o.states, ",") {
+			switch st := idsync.State(strings.TrimSpace(st)); st {
+			case "":
+			case idsync.Running, idsync.Planned, idsync.Blocked, idsync.Succeeded, idsync.Failed, idsync.Cancelled:
+				q.States = append(q.States, st)
+			default:
+				return usagef("runs", "--state %q: want running, planned, blocked, succeeded, failed or cancelled", st)
+			}
+		}
+		if o.limit < 0 {
+			return usagef("runs", "--limit %d: want 0 (all) or more", o.limit)
+		}
 		engine := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: c.log})
-		runs, err := engine.Runs(c.ctx, &idsync.RunQuery{Connector: o.connector})
+		runs, err := engine.Runs(c.ctx, q)
 		if err != nil {
 			return err
 		}
-		slices.Reverse(runs) // oldest first
 		type runJSON struct {
 			ID        string     `json:"id"`
 			Connector string     `json:"connector"`
@@ -204,7 +222,20 @@ var runsCommand = &command{
 			}
 			fmt.Fprintln(tw, line)
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if o.limit > 0 && len(out) == o.limit {
+			next := []string{"idsync runs", "--before", out[len(out)-1].ID, "--limit", strconv.Itoa(o.limit), "--work", shellQuote(o.work)}
+			if o.connector != "" {
+				next = append(next, "--connector", shellQuote(o.connector))
+			}
+			if o.states != "" {
+				next = append(next, "--state", shellQuote(o.states))
+			}
+			fmt.Fprintf(c.stdout, "\nMore runs may be older: %s\n", strings.Join(next, " "))
+		}
+		return nil
 	},
 }
 
