@@ -53,6 +53,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress, when set, receives progress events of every run.
 	Progress func(Progress)
+	// KeepRuns is how many runs of a connector the engine keeps when one
+	// of its runs ends (see Engine.Prune): DefaultKeepRuns when 0, all of
+	// them when negative.
+	KeepRuns int
 	// StateInWorkDir keeps the engine's state (run records, connector
 	// states) in WorkDir even if the store is a StateStore, whose state
 	// the engine then leaves alone: for a store that does not outlive
@@ -445,6 +449,7 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 			err = serr
 		}
 		log.Info("run ended", "state", run.State, "error", run.Error)
+		e.ended(wctx, run)
 	}()
 
 	// Export.

@@ -107,6 +107,9 @@ type StateKeeper interface {
 	LoadRun(ctx context.Context, id string) (*Run, error)
 	// Runs returns the records that q selects, newest first.
 	Runs(ctx context.Context, q RunQuery) ([]*Run, error)
+	// DeleteRun deletes the record of a run; deleting a run that has no
+	// record is not an error.
+	DeleteRun(ctx context.Context, id string) error
 	// ConnectorState returns a connector's state, zero for a connector
 	// the engine never ran.
 	ConnectorState(ctx context.Context, name string) (ConnectorState, error)
@@ -221,4 +224,17 @@ func (f folderState) UpdateConnectorState(ctx context.Context, name string, chan
 	change(&s)
 	b, _ := json.MarshalIndent(s, "", "  ")
 	return writeFileAtomic(filepath.Join(f.connDir(name), "state.json"), b)
+}
+
+func (f folderState) DeleteRun(ctx context.Context, id string) error {
+	if _, err := f.LoadRun(ctx, id); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	if err := os.RemoveAll(f.runDir(id)); err != nil {
+		return fmt.Errorf("idsync: %w", err)
+	}
+	return nil
 }

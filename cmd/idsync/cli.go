@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mattn/go-isatty"
 
@@ -72,8 +73,9 @@ type opts struct {
 	all                                         bool
 	verbose                                     bool
 	limit                                       int
-	actor, comment                              string // who resumes or cancels, and why
-	states, before                              string // runs --state, --before
+	actor, comment                              string        // who resumes or cancels, and why
+	states, before                              string        // runs --state, --before
+	olderThan                                   time.Duration // prune --older-than
 }
 
 func defaultStore() string {
@@ -400,6 +402,7 @@ func init() {
 		showCommand,
 		errorsCommand,
 		runsCommand,
+		pruneCommand,
 		browseCommand,
 		diffCommand,
 		activateCommand(true),

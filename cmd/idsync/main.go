@@ -12,6 +12,7 @@
 //	idsync show       RUN_ID [--changes] [--op insert|update|delete] [--type NAME] [--key KEY] [--limit N] [--json] [--work DIR] [--store URL]
 //	idsync errors     RUN_ID [--limit N | --all] [--json] [--work DIR]
 //	idsync runs       [--connector NAME] [--state STATE,...] [--limit N] [--before RUN_ID] [--json] [--work DIR]
+//	idsync prune      [--keep N] [--older-than DURATION] [--connector NAME] [--work DIR] [--json]
 //	idsync browse     TYPE [KEY] [--config FILE] [--limit N] [--after KEY] [--json] [--store URL]
 //	idsync diff       --config FILE --entity TYPE [--connector NAME] OLD NEW [--changes] [--limit N] [--out DIR] [--json]
 //	idsync activate   CONNECTOR [--config FILE] [--work DIR]

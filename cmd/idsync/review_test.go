@@ -497,3 +497,24 @@ func TestRunsPages(t *testing.T) {
 	r = expect(t, dir, 2, "runs", "--work", "work", "--state", "done")
 	assert.Contains(t, r.stderr, `--state "done": want running, planned, blocked, succeeded, failed or cancelled`)
 }
+
+// TestPruneCommand: prune keeps the newest runs of each connector and
+// never a blocked one.
+func TestPruneCommand(t *testing.T) {
+	t.Parallel()
+	dir := sample(t)
+	blocked := runID(t, expect(t, dir, 3, args("run", flags(dir, "--input", "day1", "--connector", "HR", "--json"))...))
+	var plans []string
+	for range 3 {
+		plans = append(plans, runID(t, expect(t, dir, 3, args("plan", flags(dir, "--input", "day1", "--connector", "HR", "--json"))...)))
+	}
+	r := expect(t, dir, 0, "prune", "--keep", "2", "--work", "work")
+	assert.Equal(t, "deleted "+plans[0]+"\n1 runs deleted from work.\n", r.stdout, "the blocked run is kept, beyond --keep too")
+	r = expect(t, dir, 0, "runs", "--work", "work", "--json")
+	var ids []string
+	for _, x := range decode(t, r.stdout)["runs"].([]any) {
+		ids = append(ids, x.(map[string]any)["id"].(string))
+	}
+	assert.Equal(t, []string{plans[2], plans[1], blocked}, ids)
+	expect(t, dir, 2, "prune", "--keep", "0", "--work", "work")
+}

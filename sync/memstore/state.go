@@ -71,6 +71,14 @@ func (s *Store) Runs(ctx context.Context, q idsync.RunQuery) ([]*idsync.Run, err
 	return q.Select(runs), nil
 }
 
+// DeleteRun implements idsync.StateKeeper.
+func (s *Store) DeleteRun(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.state.runs, id)
+	return nil
+}
+
 // ConnectorState implements idsync.StateKeeper.
 func (s *Store) ConnectorState(ctx context.Context, name string) (idsync.ConnectorState, error) {
 	s.mu.RLock()

@@ -119,6 +119,14 @@ func (s *Store) Runs(ctx context.Context, q idsync.RunQuery) ([]*idsync.Run, err
 	return out, nil
 }
 
+// DeleteRun implements idsync.StateKeeper.
+func (s *Store) DeleteRun(ctx context.Context, id string) error {
+	if _, err := s.db.ExecContext(ctx, s.q("DELETE FROM idsync_runs WHERE id = ?"), id); err != nil {
+		return fileError(s.path, fmt.Errorf("sqlstore: delete run %s: %w", id, err))
+	}
+	return nil
+}
+
 // ConnectorState implements idsync.StateKeeper.
 func (s *Store) ConnectorState(ctx context.Context, name string) (idsync.ConnectorState, error) {
 	return s.connectorState(ctx, sqlDB{s.db}, name, "")

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	idsync "github.com/idsync/idsync/sync"
+)
+
+var pruneCommand = &command{
+	name:    "prune",
+	args:    "[--keep N] [--older-than DURATION] [--connector NAME] [--work DIR] [--json]",
+	summary: "delete old runs: their records, change sets and error reports",
+	detail: `
+Every run already prunes its connector's runs beyond the newest 10 when it
+ends. prune keeps the newest --keep runs of each connector and, beyond
+them, deletes those that started longer ago than --older-than (all of
+them without it). It never deletes a blocked or running run, nor the
+previous snapshots that incremental runs diff against.`,
+	setFlags: func(fs *flag.FlagSet, o *opts) {
+		fs.IntVar(&o.limit, "keep", idsync.DefaultKeepRuns, "keep the newest `N` runs of each connector")
+		fs.DurationVar(&o.olderThan, "older-than", 0, "beyond --keep, delete only the runs older than `DURATION` (720h: 30 days)")
+		fs.StringVar(&o.connector, "connector", "", "prune the runs of connector `NAME` only")
+		flagWork(fs, o)
+		flagJSON(fs, o, "the runs deleted")
+	},
+	run: func(c *cli, o *opts, args []string) error {
+		if err := checkWork(o.work); err != nil {
+			return err
+		}
+		if o.limit < 1 {
+			return usagef("prune", "--keep %d: want 1 or more", o.limit)
+		}
+		engine := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: c.log})
+		res, err := engine.Prune(c.ctx, &idsync.PruneOptions{Connector: o.connector, Keep: o.limit, OlderThan: o.olderThan})
+		if o.json {
+			runs := []string{}
+			if res != nil {
+				runs = append(runs, res.Runs...)
+			}
+			if jerr := writeJSON(c.stdout, map[string]any{"deleted": runs}); err == nil {
+				err = jerr
+			}
+			return err
+		}
+		if res != nil {
+			for _, id := range res.Runs {
+				fmt.Fprintf(c.stdout, "deleted %s\n", id)
+			}
+			fmt.Fprintf(c.stdout, "%d runs deleted from %s.\n", len(res.Runs), o.work)
+		}
+		return err
+	},
+}
