@@ -67,13 +67,24 @@
 //     a run is recorded from its start, and one whose process died is
 //     shown as failed (interrupted).
 //
+// # Where the state lives
+//
+// Run records and connector states live in the store if it is a
+// [StateStore] (memstore and sqlstore are): every engine on that store
+// shares them, whatever its work folder, and a run's success (its record,
+// the cursor, the previous-snapshot pointer, the blocked state cleared, a
+// superseded run cancelled) commits in the transaction of its changes.
+// Otherwise, or with Options.StateInWorkDir, they live in the work folder
+// (run.json, state.json below), written just after Apply. Runs are pruned
+// as they end ([Engine.Prune]).
+//
 // # Work folder
 //
-//	runs/<id>/run.json           the run record, written when the run starts
+//	runs/<id>/run.json           the run record, written when the run starts (work-folder state)
 //	runs/<id>/export/            files the connector exported
 //	runs/<id>/prepared/          prepared snapshots, errors.csv, errors.jsonl, summary.json
 //	runs/<id>/changes/           the change set (changeset.json and one file per table)
 //	connectors/<name>/state.json blocked run, run in progress, incremental cursor, activation
 //	connectors/<name>/run.lock   held by the run in progress (flock)
-//	connectors/<name>/previous/  prepared snapshots of the last applied run
+//	connectors/<name>/snapshots/<run>/  prepared snapshots of the last applied run
 package sync

@@ -40,8 +40,10 @@ const (
 
 // Options configure an [Engine]. A nil *Options means the defaults.
 type Options struct {
-	// WorkDir holds runs, change sets, error reports and the previous
-	// prepared snapshots; "./idsync-work" when empty.
+	// WorkDir holds the runs' files (exports, prepared data, change sets,
+	// error reports), the previous prepared snapshots, the lock files and,
+	// for a store that is no StateStore, the engine's state;
+	// "./idsync-work" when empty.
 	WorkDir string
 	// MemoryBudget bounds the memory of the sorts that run at once, in
 	// Prepare and in Diff; DefaultMemoryBudget when 0.
@@ -90,8 +92,11 @@ type RunOptions struct {
 
 // Engine synchronizes connectors into a Store: it plans runs, applies them
 // when no threshold is exceeded, and keeps blocked runs for review,
-// resume or cancel. Its state lives in the work folder, so a blocked run
-// can be resumed by another process. An Engine is safe for concurrent use;
+// resume or cancel. Its state (run records, connector states) lives in the
+// store if the store is a [StateStore], shared by every engine on it and
+// committed with each run's changes, or else in the work folder, shared
+// by the processes that use it; a run's files (prepared data, change set,
+// error report) live in the work folder. An Engine is safe for concurrent use;
 // runs of one connector never overlap: the engine holds a lock file of
 // the connector in the work folder (flock(2), released by the kernel if
 // the process dies) and, if the store is a [Locker], the store's lock.

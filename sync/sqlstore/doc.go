@@ -42,7 +42,17 @@
 //	                                                     and an index (assoc_id, target, source)
 //	idsync_connectors   (name, version)                  the fingerprints' versions
 //	idsync_store        (id, identity)                   one row: the store's identity
-//	idsync_runs         (id, connector, state, data)     run records (SaveRun, LoadRun)
+//	idsync_runs         (id, connector, state, started, data)  the engine's run records
+//	idsync_connector_state (name, data)                  the engine's state of each connector
+//
+// The last two make the Store an [idsync.StateStore]: every engine on the
+// store, whatever its work folder, shares the run records (JSON, with
+// their connector, state and start time in columns for listing newest
+// first) and the connectors' states (blocked run, run in progress,
+// cursor, previous-snapshot pointer, activation). ApplyRun writes a run's
+// success into them in the transaction of its changes, just before
+// COMMIT, on SQLite and PostgreSQL alike: a process killed at any moment
+// leaves the changes and the run's success together, or neither.
 //
 // A resource is one row whose props column holds its non-null canonical
 // property values as a JSON object, {"name":"Ann","hireDate":"2024-01-02"}
