@@ -55,6 +55,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress, when set, receives progress events of every run.
 	Progress func(Progress)
+	// Artifacts, when set, keeps the runs' prepared data, error reports
+	// and change sets, and the connectors' previous snapshots, in an
+	// artifact store (a folder, or a bucket: see package blobartifacts)
+	// that engines of other work folders share: the work folder is then
+	// scratch, safe to clear between runs. When nil, they stay in the
+	// work folder only.
+	Artifacts Artifacts
 	// KeepRuns is how many runs of a connector the engine keeps when one
 	// of its runs ends (see Engine.Prune): DefaultKeepRuns when 0, all of
 	// them when negative.
@@ -177,6 +184,11 @@ type Run struct {
 	StoreID   string `json:"storeID,omitempty"`
 	// Review says who resumed or cancelled the run, why and when.
 	Review *Review `json:"review,omitempty"`
+	// PreparedRef and ChangesRef name the run's prepared data (with its
+	// error report) and its change set in the artifact store
+	// (Options.Artifacts), or are empty without one.
+	PreparedRef string `json:"preparedRef,omitempty"`
+	ChangesRef  string `json:"changesRef,omitempty"`
 
 	dir string
 }
@@ -486,7 +498,10 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	}
 
 	// Prepare.
-	prev := e.previousDir(model.Name, state)
+	prev, err := e.previousDir(ctx, model.Name, state)
+	if err != nil {
+		return run, err
+	}
 	p, err := Prepare(ctx, model, ext, &PrepareOptions{
 		Dir: filepath.Join(run.dir, "prepared"), Mode: mode, Store: e.store, Previous: prev,
 		MemoryBudget: e.opts.MemoryBudget, Progress: e.opts.Progress,
@@ -530,6 +545,9 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	}
 	run.EntityTypes, run.Associations = cs.EntityTypes(), cs.Associations()
 	run.ChangeSetHash, run.Fingerprint = cs.Hash(), fp
+	if err := e.putRunFiles(ctx, run); err != nil {
+		return run, err
+	}
 
 	// Thresholds, on the whole change set, before any write.
 	res, terr := Policy(model).Evaluate(cs.Counters())
@@ -598,12 +616,16 @@ func (e *Engine) superseded(ctx context.Context, old, by string) *Run {
 func (e *Engine) dropChanges(r *Run) { os.RemoveAll(filepath.Join(r.dir, "changes")) }
 
 // previousDir is the folder of the connector's previous prepared
-// snapshots, which state points to.
-func (e *Engine) previousDir(name string, state ConnectorState) string {
-	if state.PreviousSnapshot != "" {
-		return filepath.Join(e.connDir(name), "snapshots", state.PreviousSnapshot)
+// snapshots, which state points to, fetched from the artifacts if need be.
+func (e *Engine) previousDir(ctx context.Context, name string, state ConnectorState) (string, error) {
+	if state.PreviousSnapshot == "" {
+		return filepath.Join(e.connDir(name), "previous"), nil // a work folder of an earlier version
 	}
-	return filepath.Join(e.connDir(name), "previous") // a work folder of an earlier version
+	dir := filepath.Join(e.connDir(name), "snapshots", state.PreviousSnapshot)
+	if state.Previous == "" {
+		return dir, nil // no usable snapshot: Prepare finds none
+	}
+	return dir, e.fetch(ctx, name, state.PreviousSnapshot, dir)
 }
 
 // snapshotCursor returns the cursor of a full export: where the changes
@@ -628,9 +650,16 @@ func (e *Engine) apply(ctx context.Context, run *Run, cs *ChangeSet, p *Prepared
 	if err != nil {
 		return err
 	}
-	snapshot := run.ID
-	staged := filepath.Join(e.connDir(run.Connector), "snapshots", snapshot)
-	if err := promote(ctx, filepath.Join(run.dir, "prepared"), e.previousDir(run.Connector, state), staged, p); err != nil {
+	staged := filepath.Join(e.connDir(run.Connector), "snapshots", run.ID)
+	prev, err := e.previousDir(ctx, run.Connector, state)
+	if err == nil {
+		err = promote(ctx, filepath.Join(run.dir, preparedDir), prev, staged, p)
+	}
+	snapshot := ""
+	if err == nil {
+		snapshot, err = e.keepSnapshot(ctx, run.Connector, staged)
+	}
+	if err != nil {
 		e.log.Warn("previous snapshot dropped: the next incremental run needs a complete one", "connector", run.Connector, "run", run.ID, "error", err)
 		os.RemoveAll(staged)
 		snapshot = ""
@@ -775,7 +804,7 @@ func (e *Engine) Resume(ctx context.Context, runID string, opts *ReviewOptions) 
 	if run.State != Blocked {
 		return run, fmt.Errorf("%w: run %s is %s, only a blocked run can be resumed", ErrRunState, runID, run.State)
 	}
-	cs, err := run.ChangeSet()
+	cs, err := e.ChangeSet(ctx, run)
 	if err != nil {
 		return run, err
 	}
@@ -792,7 +821,11 @@ func (e *Engine) Resume(ctx context.Context, runID string, opts *ReviewOptions) 
 	if fp != run.Fingerprint {
 		return run, fmt.Errorf("%w (run %s)", ErrStalePlan, runID)
 	}
-	p, err := loadPrepared(filepath.Join(run.dir, "prepared"), cs.Model())
+	prepared, err := e.runFiles(ctx, run, preparedDir)
+	if err != nil {
+		return run, err
+	}
+	p, err := loadPrepared(prepared, cs.Model())
 	if err != nil {
 		return run, err
 	}

@@ -37,10 +37,19 @@ type PruneResult struct {
 // connector, newest first: it keeps the Keep newest, and beyond them
 // deletes those older than OlderThan (all of them when OlderThan is 0). It
 // never deletes a blocked or running run, nor the previous snapshots of a
-// connector (kept apart from the runs). The engine prunes each connector,
+// connector (kept apart from the runs). With Options.Artifacts, it then
+// deletes the artifacts that no run record or connector state refers to
+// any longer, for each connector whose lock it can take (a connector with
+// a run in progress is left for later). The engine prunes each connector,
 // with the default options (or Options.KeepRuns), when one of its runs
 // ends.
 func (e *Engine) Prune(ctx context.Context, opts *PruneOptions) (*PruneResult, error) {
+	return e.prune(ctx, opts, false)
+}
+
+// prune is Prune; held says that the caller holds the lock of
+// opts.Connector.
+func (e *Engine) prune(ctx context.Context, opts *PruneOptions, held bool) (*PruneResult, error) {
 	o := PruneOptions{}
 	if opts != nil {
 		o = *opts
@@ -68,6 +77,26 @@ func (e *Engine) Prune(ctx context.Context, opts *PruneOptions) (*PruneResult, e
 		}
 		res.Runs = append(res.Runs, r.ID)
 	}
+	if e.opts.Artifacts == nil {
+		return res, nil
+	}
+	for conn := range kept {
+		if held && conn == o.Connector {
+			if err := e.pruneArtifacts(ctx, conn); err != nil {
+				return res, err
+			}
+			continue
+		}
+		unlock, err := e.tryLock(ctx, conn)
+		if err != nil {
+			continue // busy: its artifacts are pruned when its run ends
+		}
+		err = e.pruneArtifacts(ctx, conn)
+		unlock()
+		if err != nil {
+			return res, err
+		}
+	}
 	return res, nil
 }
 
@@ -94,7 +123,7 @@ func (e *Engine) ended(ctx context.Context, run *Run) {
 	if keep < 0 {
 		return
 	}
-	if _, err := e.Prune(ctx, &PruneOptions{Connector: run.Connector, Keep: keep}); err != nil && !errors.Is(err, context.Canceled) {
+	if _, err := e.prune(ctx, &PruneOptions{Connector: run.Connector, Keep: keep}, true); err != nil && !errors.Is(err, context.Canceled) {
 		e.log.Warn("runs not pruned", "connector", run.Connector, "error", err)
 	}
 }
