@@ -49,7 +49,17 @@ func (e *Engine) runFiles(ctx context.Context, run *Run, name string) (string, e
 	if name == changesDir {
 		ref = run.ChangesRef
 	}
-	return dir, e.fetch(ctx, run.Connector, ref, dir)
+	if err := e.fetch(ctx, run.Connector, ref, dir); err != nil {
+		return dir, err
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) && ref == "" {
+		what := map[string]string{preparedDir: "prepared data and error report", changesDir: "change set"}[name]
+		return dir, fmt.Errorf("idsync: run %s: its %s is not in %s: it was planned in another work folder, and no artifact store (Options.Artifacts) keeps it", run.ID, what, run.dir)
+	} else if errors.Is(err, os.ErrNotExist) && e.opts.Artifacts == nil {
+		what := map[string]string{preparedDir: "prepared data and error report", changesDir: "change set"}[name]
+		return dir, fmt.Errorf("idsync: run %s: its %s is not in %s: it is in the artifact store where it was planned (give that one: Options.Artifacts)", run.ID, what, run.dir)
+	}
+	return dir, nil
 }
 
 // fetch makes dir hold the artifact folder ref of a connector, unless it

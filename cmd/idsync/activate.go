@@ -12,11 +12,16 @@ import (
 func activateCommand(active bool) *command {
 	c := &command{
 		name:    "activate",
-		args:    "CONNECTOR [--config FILE] [--work DIR]",
+		args:    "CONNECTOR [--config FILE] [--store URL] [--work DIR]",
 		summary: "re-activate a connector: plan and run include it again",
-		nargs:   [2]int{1, 1},
+		detail: `
+The connector's state is kept where its runs keep theirs: in the store
+(--store, else the store this work folder's runs use, else the default
+store), or in the work folder for mem:.`,
+		nargs: [2]int{1, 1},
 		setFlags: func(fs *flag.FlagSet, o *opts) {
 			flagConfig(fs, o, "")
+			fs.StringVar(&o.store, "store", "", "store `URL` that keeps the connector's state (default: the store of this work folder's runs, else $IDSYNC_STORE or sqlite:./idsync.db)")
 			flagWork(fs, o)
 		},
 	}
@@ -26,7 +31,16 @@ func activateCommand(active bool) *command {
 	}
 	c.run = func(cl *cli, o *opts, args []string) error {
 		name := args[0]
-		engine := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: cl.log})
+		u := o.store
+		if u == "" {
+			u = canonicalStoreURL(defaultStore())
+			if known := candidateStores(o); len(known) > 0 {
+				u = known[0]
+			}
+		}
+		if err := checkStoreURL(u); err != nil {
+			return err
+		}
 		if o.config != "" {
 			cfg, err := loadConfig(c.name, o.config)
 			if err != nil {
@@ -39,11 +53,21 @@ func activateCommand(active bool) *command {
 				}
 				return &configError{fmt.Errorf("no connector %q in %s (it has %s)", name, o.config, orNone(names))}
 			}
-		} else if !knownConnector(cl.ctx, engine, name) {
-			fmt.Fprintf(cl.stderr, "idsync %s: warning: the work folder %s has no run of connector %q: check its name (--config FILE checks it against the configuration)\n", c.name, shellQuote(o.work), name)
 		}
 		if err := os.MkdirAll(o.work, 0o755); err != nil {
 			return err
+		}
+		store, err := openStore(cl.ctx, u)
+		if err != nil {
+			return err
+		}
+		defer store.close()
+		if store.sql != nil {
+			rememberStore(o.work, store.name)
+		}
+		engine := cl.engineFor(store, o, nil, nil)
+		if o.config == "" && !knownConnector(cl.ctx, engine, name) {
+			fmt.Fprintf(cl.stderr, "idsync %s: warning: %s has no run of connector %q: check its name (--config FILE checks it against the configuration)\n", c.name, store.name, name)
 		}
 		if err := engine.SetActive(cl.ctx, name, active); err != nil {
 			return err

@@ -76,6 +76,7 @@ type opts struct {
 	actor, comment                              string        // who resumes or cancels, and why
 	states, before                              string        // runs --state, --before
 	olderThan                                   time.Duration // prune --older-than
+	artifacts                                   string        // --artifacts
 }
 
 func defaultStore() string {

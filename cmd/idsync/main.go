@@ -5,18 +5,18 @@
 //
 // Usage:
 //
-//	idsync plan       --config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--store URL] [--work DIR] [--wait] [--json]
-//	idsync run        --config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--keep-going] [--store URL] [--work DIR] [--wait] [--json]
-//	idsync resume     RUN_ID [--store URL] [--work DIR] [--wait] [--as NAME] [--comment TEXT] [--json]
-//	idsync cancel     RUN_ID [--store URL] [--work DIR] [--wait] [--as NAME] [--comment TEXT] [--json]
-//	idsync show       RUN_ID [--changes] [--op insert|update|delete] [--type NAME] [--key KEY] [--limit N] [--json] [--work DIR] [--store URL]
-//	idsync errors     RUN_ID [--limit N | --all] [--json] [--work DIR]
-//	idsync runs       [--connector NAME] [--state STATE,...] [--limit N] [--before RUN_ID] [--json] [--work DIR]
-//	idsync prune      [--keep N] [--older-than DURATION] [--connector NAME] [--work DIR] [--json]
+//	idsync plan       --config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--store URL] [--work DIR] [--artifacts URL] [--wait] [--json]
+//	idsync run        --config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--keep-going] [--store URL] [--work DIR] [--artifacts URL] [--wait] [--json]
+//	idsync resume     RUN_ID [--store URL] [--work DIR] [--artifacts URL] [--wait] [--as NAME] [--comment TEXT] [--json]
+//	idsync cancel     RUN_ID [--store URL] [--work DIR] [--artifacts URL] [--wait] [--as NAME] [--comment TEXT] [--json]
+//	idsync show       RUN_ID [--changes] [--op insert|update|delete] [--type NAME] [--key KEY] [--limit N] [--json] [--work DIR] [--store URL] [--artifacts URL]
+//	idsync errors     RUN_ID [--limit N | --all] [--json] [--work DIR] [--store URL] [--artifacts URL]
+//	idsync runs       [--connector NAME] [--state STATE,...] [--limit N] [--before RUN_ID] [--json] [--work DIR] [--store URL]
+//	idsync prune      [--keep N] [--older-than DURATION] [--connector NAME] [--work DIR] [--store URL] [--artifacts URL] [--json]
 //	idsync browse     TYPE [KEY] [--config FILE] [--limit N] [--after KEY] [--json] [--store URL]
 //	idsync diff       --config FILE --entity TYPE [--connector NAME] OLD NEW [--changes] [--limit N] [--out DIR] [--json]
-//	idsync activate   CONNECTOR [--config FILE] [--work DIR]
-//	idsync deactivate CONNECTOR [--config FILE] [--work DIR]
+//	idsync activate   CONNECTOR [--config FILE] [--store URL] [--work DIR]
+//	idsync deactivate CONNECTOR [--config FILE] [--store URL] [--work DIR]
 //	idsync version
 //	idsync help       [COMMAND]
 //

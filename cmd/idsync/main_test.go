@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/idsync/idsync/sync/sqlstore"
 )
 
 // binary is the idsync command built once by TestMain.
@@ -533,13 +536,15 @@ func TestCancel(t *testing.T) {
 func TestStaleResume(t *testing.T) {
 	t.Parallel()
 	dir := sample(t)
-	// A first plan blocks; then another operator, with a work folder of
-	// their own, loads the same store: the first plan is stale.
+	// A first plan blocks; then the host writes into the store, outside
+	// idsync (a run of idsync would supersede the blocked one): the plan
+	// is stale.
 	r := expect(t, dir, 3, args("run", flags(dir, "--input", filepath.Join(dir, "day1"), "--connector", "HR", "--json"))...)
 	first := decode(t, r.stdout)["run"].(string)
-	other := []string{"--store", "sqlite:" + filepath.Join(dir, "x.db"), "--work", filepath.Join(dir, "other")}
-	r = expect(t, dir, 3, args("run", []string{"--config", filepath.Join(dir, "idsync.yaml"), "--input", filepath.Join(dir, "day1"), "--connector", "HR", "--json"}, other)...)
-	expect(t, dir, 0, args("resume", []string{decode(t, r.stdout)["run"].(string)}, other)...)
+	host, err := sqlstore.Open(context.Background(), "sqlite:"+filepath.Join(dir, "x.db"), nil)
+	require.NoError(t, err)
+	require.NoError(t, host.Put(context.Background(), "HR", "HR_Org", "ORG99", map[string]string{"code": "ORG99", "name": "Added by the host"}))
+	host.Close()
 	r = expect(t, dir, 4, args("resume", []string{first}, storeFlags(dir))...)
 	assert.Contains(t, r.stderr, "stale plan")
 	assert.Contains(t, r.stderr, "idsync cancel "+first)
@@ -576,7 +581,8 @@ func TestActivate(t *testing.T) {
 	t.Parallel()
 	dir := sample(t)
 	work := filepath.Join(dir, "work")
-	r := expect(t, dir, 0, "deactivate", "HR", "--work", work, "--config", filepath.Join(dir, "idsync.yaml"))
+	store := "sqlite:" + filepath.Join(dir, "x.db") // the store keeps the connector's state
+	r := expect(t, dir, 0, "deactivate", "HR", "--work", work, "--store", store, "--config", filepath.Join(dir, "idsync.yaml"))
 	assert.Contains(t, r.stdout, "HR deactivated")
 	expect(t, dir, 2, "deactivate", "NOPE", "--work", work, "--config", filepath.Join(dir, "idsync.yaml"))
 	r = expect(t, dir, 3, args("plan", flags(dir, "--input", filepath.Join(dir, "day1"), "--json"))...)
@@ -584,7 +590,7 @@ func TestActivate(t *testing.T) {
 	assert.Equal(t, "skipped", conns["HR"]["state"])
 	assert.Contains(t, conns["HR"]["reason"], "deactivated")
 	assert.Equal(t, "planned", conns["SAB"]["state"])
-	expect(t, dir, 0, "activate", "HR", "--work", work)
+	expect(t, dir, 0, "activate", "HR", "--work", work) // the work folder's store
 	r = expect(t, dir, 3, args("plan", flags(dir, "--input", filepath.Join(dir, "day1"), "--json"))...)
 	assert.Equal(t, "planned", connectors(t, decode(t, r.stdout))["HR"]["state"])
 }

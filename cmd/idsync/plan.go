@@ -16,7 +16,7 @@ import (
 func planCommand(apply bool) *command {
 	c := &command{
 		name:    "plan",
-		args:    "--config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--store URL] [--work DIR] [--wait] [--json]",
+		args:    "--config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--store URL] [--work DIR] [--artifacts URL] [--wait] [--json]",
 		summary: "dry run: prepare, diff against the store and check thresholds; write nothing",
 		detail: `
 Without --connector, every connector of the configuration is planned, in
@@ -26,7 +26,7 @@ connector is in progress (--wait waits for it).`,
 	}
 	if apply {
 		c.name = "run"
-		c.args = "--config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--keep-going] [--store URL] [--work DIR] [--wait] [--json]"
+		c.args = "--config FILE --input DIR [--connector NAME] [--mode complete|incremental] [--allow-empty] [--keep-going] [--store URL] [--work DIR] [--artifacts URL] [--wait] [--json]"
 		c.summary = "plan and apply, unless a threshold blocks the run for review"
 		c.detail = `
 Without --connector, every connector of the configuration runs, in order
@@ -53,6 +53,7 @@ processes that share the store.`
 		}
 		flagStore(fs, o)
 		flagWork(fs, o)
+		flagArtifacts(fs, o)
 		flagWait(fs, o)
 		flagJSON(fs, o, "the outcome")
 	}
@@ -91,9 +92,19 @@ func (c *cli) plan(o *opts, apply bool) error {
 		return err
 	}
 	defer store.close()
+	arts, closeArts, err := c.openArtifacts(o)
+	if err != nil {
+		return err
+	}
+	defer closeArts()
+	if store.sql != nil {
+		if err := os.MkdirAll(o.work, 0o755); err == nil {
+			rememberStore(o.work, store.name) // the review commands find its runs there
+		}
+	}
 
 	prog := c.newProgress(o)
-	engine := c.newEngine(store, o, prog)
+	engine := c.engineFor(store, o, prog, arts)
 	var conns []connector.Connector
 	for _, m := range models {
 		if !m.Disabled {

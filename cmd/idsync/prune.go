@@ -3,13 +3,14 @@ package main
 import (
 	"flag"
 	"fmt"
+	"os"
 
 	idsync "github.com/idsync/idsync/sync"
 )
 
 var pruneCommand = &command{
 	name:    "prune",
-	args:    "[--keep N] [--older-than DURATION] [--connector NAME] [--work DIR] [--json]",
+	args:    "[--keep N] [--older-than DURATION] [--connector NAME] [--work DIR] [--store URL] [--artifacts URL] [--json]",
 	summary: "delete old runs: their records, change sets and error reports",
 	detail: `
 Every run already prunes its connector's runs beyond the newest 10 when it
@@ -22,17 +23,15 @@ previous snapshots that incremental runs diff against.`,
 		fs.DurationVar(&o.olderThan, "older-than", 0, "beyond --keep, delete only the runs older than `DURATION` (720h: 30 days)")
 		fs.StringVar(&o.connector, "connector", "", "prune the runs of connector `NAME` only")
 		flagWork(fs, o)
+		flagLookupStore(fs, o)
+		flagArtifacts(fs, o)
 		flagJSON(fs, o, "the runs deleted")
 	},
 	run: func(c *cli, o *opts, args []string) error {
-		if err := checkWork(o.work); err != nil {
-			return err
-		}
 		if o.limit < 1 {
 			return usagef("prune", "--keep %d: want 1 or more", o.limit)
 		}
-		engine := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: c.log})
-		res, err := engine.Prune(c.ctx, &idsync.PruneOptions{Connector: o.connector, Keep: o.limit, OlderThan: o.olderThan})
+		res, err := c.prune(o, &idsync.PruneOptions{Connector: o.connector, Keep: o.limit, OlderThan: o.olderThan})
 		if o.json {
 			runs := []string{}
 			if res != nil {
@@ -51,4 +50,42 @@ previous snapshots that incremental runs diff against.`,
 		}
 		return err
 	},
+}
+
+// prune prunes the runs of the stores that keep this work folder's runs,
+// and of the work folder.
+func (c *cli) prune(o *opts, po *idsync.PruneOptions) (*idsync.PruneResult, error) {
+	arts, closeArts, err := c.openArtifacts(o)
+	if err != nil {
+		return nil, err
+	}
+	defer closeArts()
+	var engines []*idsync.Engine
+	for _, u := range candidateStores(o) {
+		if !storeExists(u) {
+			continue
+		}
+		store, err := openStore(c.ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		defer store.close()
+		engines = append(engines, c.engineFor(store, o, nil, arts))
+	}
+	if fi, err := os.Stat(o.work); err == nil && fi.IsDir() {
+		engines = append(engines, c.engineFor(nil, o, nil, arts))
+	} else if len(engines) == 0 {
+		return nil, checkWork(o.work)
+	}
+	res := &idsync.PruneResult{}
+	for _, e := range engines {
+		r, err := e.Prune(c.ctx, po)
+		if r != nil {
+			res.Runs = append(res.Runs, r.Runs...)
+		}
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
 }

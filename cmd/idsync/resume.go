@@ -10,7 +10,7 @@ import (
 
 var resumeCommand = &command{
 	name:    "resume",
-	args:    "RUN_ID [--store URL] [--work DIR] [--wait] [--as NAME] [--comment TEXT] [--json]",
+	args:    "RUN_ID [--store URL] [--work DIR] [--artifacts URL] [--wait] [--as NAME] [--comment TEXT] [--json]",
 	summary: "apply a blocked run's change set, exactly as it was reviewed",
 	detail: `
 The change set applies to the store the run was planned against, which
@@ -24,6 +24,7 @@ is in progress (--wait waits for it).`,
 	setFlags: func(fs *flag.FlagSet, o *opts) {
 		flagRunStore(fs, o, "apply to")
 		flagWork(fs, o)
+		flagArtifacts(fs, o)
 		flagWait(fs, o)
 		flagReview(fs, o)
 		flagJSON(fs, o, "the outcome")
@@ -55,27 +56,22 @@ func runStoreURL(cmd string, o *opts, r *idsync.Run) (string, error) {
 func (c *cli) resume(o *opts, id string) error {
 	// Find the run, and check that it can be resumed, before opening
 	// (maybe creating) the store.
-	planned, err := c.loadRun(o, id)
+	f, err := c.findRun(o, id)
 	if err != nil {
 		return err
 	}
+	defer f.close()
+	planned := f.run
 	if err := checkResumable(o, planned); err != nil {
 		return err
 	}
-	u, err := runStoreURL("resume", o, planned)
-	if err != nil {
-		return err
-	}
-	if err := checkStoreURL(u); err != nil {
-		return err
-	}
-	store, err := openStore(c.ctx, u)
+	store, err := c.runStore("resume", o, f)
 	if err != nil {
 		return err
 	}
 	defer store.close()
 	prog := c.newProgress(o)
-	engine := c.newEngine(store, o, prog)
+	engine := c.engineFor(store, o, prog, f.arts)
 	r, err := engine.Resume(c.ctx, id, o.review())
 	prog.stop()
 	if r == nil {
@@ -104,7 +100,7 @@ func (c *cli) resume(o *opts, id string) error {
 
 var cancelCommand = &command{
 	name:    "cancel",
-	args:    "RUN_ID [--store URL] [--work DIR] [--wait] [--as NAME] [--comment TEXT] [--json]",
+	args:    "RUN_ID [--store URL] [--work DIR] [--artifacts URL] [--wait] [--as NAME] [--comment TEXT] [--json]",
 	summary: "discard a blocked (or planned) run and its change set",
 	detail: `
 Cancel takes the connector's lock in the run's store (or --store), so that
@@ -114,6 +110,7 @@ another run of the connector is in progress (--wait waits for it).`,
 	setFlags: func(fs *flag.FlagSet, o *opts) {
 		flagRunStore(fs, o, "take the connector's lock in")
 		flagWork(fs, o)
+		flagArtifacts(fs, o)
 		flagWait(fs, o)
 		flagReview(fs, o)
 		flagJSON(fs, o, "the outcome")
@@ -122,30 +119,36 @@ another run of the connector is in progress (--wait waits for it).`,
 }
 
 func (c *cli) cancel(o *opts, id string) error {
-	planned, err := c.loadRun(o, id)
+	f, err := c.findRun(o, id)
 	if err != nil {
 		return err
 	}
+	defer f.close()
+	planned := f.run
 	if err := checkCancellable(o, planned); err != nil {
 		return err
 	}
-	// The run's store, for its lock; none when it is gone (mem:, a
-	// deleted file) or needs a password: cancel writes nothing there.
-	var store *openedStore
-	u := o.store
-	if u == "" && planned.StoreName != "" && !isMem(planned.StoreName) && !hasPassword(planned.StoreName) && storeExists(planned.StoreName) {
-		u = planned.StoreName
-	}
-	if u != "" {
-		if err := checkStoreURL(u); err != nil {
-			return err
+	// The run's store, which keeps its record, or for a run recorded in
+	// the work folder the store of its lock; none when it is gone (mem:,
+	// a deleted file) or needs a password: cancel writes nothing there.
+	store := f.store
+	if store == nil {
+		u := o.store
+		if u == "" && planned.StoreName != "" && !isMem(planned.StoreName) && !hasPassword(planned.StoreName) && storeExists(planned.StoreName) {
+			u = planned.StoreName
 		}
-		if store, err = openStore(c.ctx, u); err != nil {
-			return err
+		if u != "" {
+			if err := checkStoreURL(u); err != nil {
+				return err
+			}
+			if store, err = openStore(c.ctx, u); err != nil {
+				return err
+			}
+			defer store.close()
+			store.workState = true // the record is in the work folder: the state stays there
 		}
-		defer store.close()
 	}
-	r, err := c.newEngine(store, o, nil).Cancel(c.ctx, id, o.review())
+	r, err := c.engineFor(store, o, nil, f.arts).Cancel(c.ctx, id, o.review())
 	if errors.Is(err, idsync.ErrRunState) && r != nil {
 		// It changed before the lock was taken: one line says how.
 		if e := checkCancellable(o, r); e != nil {
@@ -160,4 +163,28 @@ func (c *cli) cancel(o *opts, id string) error {
 	}
 	fmt.Fprintf(c.stdout, "%s  run %s  %s: its change set is discarded, nothing was written\n", r.Connector, r.ID, styler(c.colour(o)).state(string(r.State)))
 	return nil
+}
+
+// runStore opens the store a found run applies to: the store that keeps
+// its record or, for a run recorded in the work folder (mem:, an older
+// idsync), --store or the store the run records. The caller closes it.
+func (c *cli) runStore(cmd string, o *opts, f *foundRun) (*openedStore, error) {
+	if f.store != nil {
+		s := *f.store
+		s.close = func() error { return nil } // f's: it closes with f
+		return &s, nil
+	}
+	u, err := runStoreURL(cmd, o, f.run)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStoreURL(u); err != nil {
+		return nil, err
+	}
+	s, err := openStore(c.ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	s.workState = true // the record is in the work folder: the state stays there
+	return s, nil
 }

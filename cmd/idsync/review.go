@@ -36,33 +36,19 @@ func checkWork(work string) error {
 	return nil
 }
 
-// runNotFoundError is a run ID that names no run of the work folder.
+// runNotFoundError is a run ID that names no run of the stores and the
+// work folder looked in.
 type runNotFoundError struct {
 	id, work string
+	looked   []string
 }
 
 func (e *runNotFoundError) Error() string {
-	abs, err := filepath.Abs(e.work)
-	if err != nil {
-		abs = e.work
-	}
-	return fmt.Sprintf("run not found: %s (looked in the work folder %s; runs are kept there, not in the store)\nlist the runs with: idsync runs --work %s",
-		e.id, abs, shellQuote(e.work))
+	return fmt.Sprintf("run not found: %s (looked in %s)\nlist the runs with: idsync runs --work %s (and --store URL for a store not used from this work folder)",
+		e.id, strings.Join(e.looked, " and "), shellQuote(e.work))
 }
 
 func (e *runNotFoundError) Unwrap() error { return idsync.ErrNotFound }
-
-// loadRun reads a run's record from the work folder; it creates nothing.
-func (c *cli) loadRun(o *opts, id string) (*idsync.Run, error) {
-	if err := checkWork(o.work); err != nil {
-		return nil, err
-	}
-	r, err := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: c.log}).LoadRun(c.ctx, id)
-	if errors.Is(err, idsync.ErrNotFound) {
-		return nil, &runNotFoundError{id, o.work}
-	}
-	return r, err
-}
 
 // supersededBy returns the ID of the run that superseded r (a newer run
 // of its connector that blocked or succeeded cancels it), or "".

@@ -44,8 +44,8 @@ func TestRunNotFound(t *testing.T) {
 	for _, cmd := range []string{"show", "errors", "resume", "cancel"} {
 		r := expect(t, dir, 1, cmd, "20260101T000000Z-HR-00000000", "--work", "w")
 		assert.Empty(t, r.stdout)
-		assert.Equal(t, "idsync "+cmd+": run not found: 20260101T000000Z-HR-00000000 (looked in the work folder $DIR/w; runs are kept there, not in the store)\n"+
-			"idsync "+cmd+": list the runs with: idsync runs --work w\n", scrub(r.stderr, dir, nil))
+		assert.Equal(t, "idsync "+cmd+": run not found: 20260101T000000Z-HR-00000000 (looked in the work folder $DIR/w)\n"+
+			"idsync "+cmd+": list the runs with: idsync runs --work w (and --store URL for a store not used from this work folder)\n", scrub(r.stderr, dir, nil))
 	}
 }
 
@@ -399,7 +399,7 @@ func TestDeactivateUnknown(t *testing.T) {
 	assert.Equal(t, "idsync activate: no connector \"NOPE\" in idsync.yaml (it has HR, SAB)\n", r.stderr)
 
 	r = expect(t, dir, 0, "deactivate", "NOPE", "--work", "work")
-	assert.Equal(t, "idsync deactivate: warning: the work folder work has no run of connector \"NOPE\": check its name (--config FILE checks it against the configuration)\n", r.stderr)
+	assert.Equal(t, "idsync deactivate: warning: sqlite:$DIR/idsync.db has no run of connector \"NOPE\": check its name (--config FILE checks it against the configuration)\n", scrub(r.stderr, dir, nil))
 	assert.Equal(t, "NOPE deactivated: plan and run skip it until 'idsync activate NOPE --work work'.\n", r.stdout)
 
 	// A connector that ran is known: no warning.
@@ -517,4 +517,29 @@ func TestPruneCommand(t *testing.T) {
 	}
 	assert.Equal(t, []string{plans[2], plans[1], blocked}, ids)
 	expect(t, dir, 2, "prune", "--keep", "0", "--work", "work")
+}
+
+// TestOtherWorkFolder: the store keeps the runs and the artifact store
+// their files, so another work folder, given both, lists, reviews and
+// resumes a run; without the artifact store it says where the files are.
+func TestOtherWorkFolder(t *testing.T) {
+	t.Parallel()
+	dir := sample(t)
+	store := "sqlite:" + filepath.Join(dir, "x.db")
+	arts := "file://" + filepath.Join(dir, "bucket")
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "bucket"), 0o755))
+	id := runID(t, expect(t, dir, 3, "run", "--config", "idsync.yaml", "--input", "day1", "--connector", "HR", "--store", store, "--work", "a", "--artifacts", arts, "--json"))
+
+	b := []string{"--store", store, "--work", "b"}
+	r := expect(t, dir, 0, append([]string{"runs", "--json"}, b...)...)
+	assert.Contains(t, r.stdout, id, "the store lists the run to another work folder")
+	r = expect(t, dir, 1, append([]string{"show", id, "--changes"}, b...)...)
+	assert.Contains(t, r.stderr, "its change set is not in")
+	assert.Contains(t, r.stderr, "artifact store")
+	r = expect(t, dir, 0, append([]string{"show", id, "--changes", "--artifacts", arts}, b...)...)
+	assert.Contains(t, r.stdout, "HR_Org: 5 changes")
+	expect(t, dir, 0, append([]string{"resume", id, "--artifacts", arts, "--as", "bob"}, b...)...)
+	r = expect(t, dir, 0, "show", id, "--work", "a") // the store of a's runs
+	assert.Contains(t, r.stdout, "SUCCEEDED")
+	assert.Contains(t, r.stdout, "Resumed by bob")
 }

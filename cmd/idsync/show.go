@@ -19,7 +19,7 @@ import (
 
 var showCommand = &command{
 	name:    "show",
-	args:    "RUN_ID [--changes] [--op insert|update|delete] [--type NAME] [--key KEY] [--limit N] [--json] [--work DIR] [--store URL]",
+	args:    "RUN_ID [--changes] [--op insert|update|delete] [--type NAME] [--key KEY] [--limit N] [--json] [--work DIR] [--store URL] [--artifacts URL]",
 	summary: "show a run: counters, verdicts, hints; --changes lists changes old → new",
 	detail: `
 --op, --type and --key list only some changes (and imply --changes):
@@ -34,7 +34,8 @@ values, comma-separated.`,
 		fs.StringVar(&o.key, "key", "", "list only the changes of the resource `KEY` (and the links from or to it)")
 		fs.IntVar(&o.limit, "limit", 0, "list at most `N` changes per entity type and association (0: all)")
 		flagWork(fs, o)
-		fs.StringVar(&o.store, "store", "", "store `URL` to write in the resume command shown for a blocked run that does not record its store (default $IDSYNC_STORE or sqlite:./idsync.db)")
+		flagLookupStore(fs, o)
+		flagArtifacts(fs, o)
 		flagJSON(fs, o, "the run (with --changes, its changes too)")
 	},
 	run: func(c *cli, o *opts, args []string) error { return c.show(o, args[0]) },
@@ -46,15 +47,18 @@ func (c *cli) show(o *opts, id string) error {
 		return err
 	}
 	listChanges := o.changes || f.active()
-	r, err := c.loadRun(o, id)
+	found, err := c.findRun(o, id)
 	if err != nil {
 		return err
 	}
+	defer found.close()
+	r := found.run
+	c.localReport(found)
 	normalize(r, nil)
 	v := &view{name: r.Connector, run: r, summary: loadSummary(r), planOnly: r.State == idsync.Planned}
 	var cs *idsync.ChangeSet
 	if listChanges {
-		if cs, err = r.ChangeSet(); err != nil {
+		if cs, err = found.engine.ChangeSet(c.ctx, r); err != nil {
 			if by := supersededBy(r); by != "" {
 				return &runStateError{fmt.Sprintf("run %s has no change set to list: it was %s", id, supersededText(by, o.work))}
 			}
@@ -134,7 +138,7 @@ func quote(s string) string {
 
 var runsCommand = &command{
 	name:    "runs",
-	args:    "[--connector NAME] [--state STATE,...] [--limit N] [--before RUN_ID] [--json] [--work DIR]",
+	args:    "[--connector NAME] [--state STATE,...] [--limit N] [--before RUN_ID] [--json] [--work DIR] [--store URL]",
 	summary: "list the runs in the work folder, newest first, with their state",
 	detail: `
 The runs are listed newest first, 50 at a time (--limit); the last line
@@ -145,12 +149,10 @@ tells how to list the next page (--before the last run listed).`,
 		fs.IntVar(&o.limit, "limit", 50, "list at most `N` runs (0: all)")
 		fs.StringVar(&o.before, "before", "", "list the runs older than `RUN_ID` (the next page)")
 		flagWork(fs, o)
+		flagLookupStore(fs, o)
 		flagJSON(fs, o, "the runs")
 	},
 	run: func(c *cli, o *opts, args []string) error {
-		if err := checkWork(o.work); err != nil {
-			return err
-		}
 		q := &idsync.RunQuery{Connector: o.connector, Before: o.before, Limit: o.limit}
 		for st := range strings.SplitSeq(o.states, ",") {
 			switch st := idsync.State(strings.TrimSpace(st)); st {
@@ -164,8 +166,7 @@ tells how to list the next page (--before the last run listed).`,
 		if o.limit < 0 {
 			return usagef("runs", "--limit %d: want 0 (all) or more", o.limit)
 		}
-		engine := idsync.New(nil, &idsync.Options{WorkDir: o.work, Logger: c.log})
-		runs, err := engine.Runs(c.ctx, q)
+		runs, err := c.listRuns(o, q)
 		if err != nil {
 			return err
 		}
@@ -255,7 +256,7 @@ const errorsDefaultLimit = 50
 
 var errorsCommand = &command{
 	name:    "errors",
-	args:    "RUN_ID [--limit N | --all] [--json] [--work DIR]",
+	args:    "RUN_ID [--limit N | --all] [--json] [--work DIR] [--store URL] [--artifacts URL]",
 	summary: "print a run's error report: rejected rows with file, line, column, reason",
 	detail: `
 The rows are listed by table (file and entity type or association), by
@@ -267,6 +268,8 @@ number of rows of the report.`,
 		fs.IntVar(&o.limit, "limit", 0, "print at most `N` rows per table (default 50, all with --json)")
 		fs.BoolVar(&o.all, "all", false, "print every row")
 		flagWork(fs, o)
+		flagLookupStore(fs, o)
+		flagArtifacts(fs, o)
 		flagJSON(fs, o, "the report")
 	},
 	run: func(c *cli, o *opts, args []string) error { return c.errors(o, args[0]) },
@@ -283,10 +286,13 @@ func (c *cli) errors(o *opts, id string) error {
 	if limit == 0 && !o.all && !o.json {
 		limit = errorsDefaultLimit
 	}
-	r, err := c.loadRun(o, id)
+	found, err := c.findRun(o, id)
 	if err != nil {
 		return err
 	}
+	defer found.close()
+	r := found.run
+	c.localReport(found)
 	if r.ErrorReport == "" {
 		msg := fmt.Sprintf("run %s has no error report", id)
 		if r.Error != "" {

@@ -24,20 +24,22 @@ type openedStore struct {
 	sql   *sqlstore.Store // nil for mem:
 	name  string          // the URL, canonical, password redacted: Options.StoreName
 	close func() error
+	// workState keeps the engine's state in the work folder, for a run
+	// recorded there (mem:, an idsync that kept its state there).
+	workState bool
 }
 
-// newEngine returns the engine of a command on store (nil for commands
-// that only read the work folder).
-func (c *cli) newEngine(store *openedStore, o *opts, prog *progress) *idsync.Engine {
-	eo := &idsync.Options{WorkDir: o.work, Logger: c.log, Progress: prog.callback(), WaitLock: o.wait}
+// engineFor returns the engine of a command on store (nil for commands
+// that only read the work folder) and arts (nil without --artifacts). A
+// SQL store keeps the engine's state; with mem:, which is gone when the
+// command ends, the work folder keeps it.
+func (c *cli) engineFor(store *openedStore, o *opts, prog *progress, arts idsync.Artifacts) *idsync.Engine {
+	eo := &idsync.Options{WorkDir: o.work, Logger: c.log, Progress: prog.callback(), WaitLock: o.wait, Artifacts: arts}
 	if store == nil {
 		return idsync.New(nil, eo)
 	}
 	eo.StoreName = store.name
-	// The review commands (show, runs, errors, resume, cancel) read the
-	// runs from the work folder, which keeps them for every store, mem:
-	// included (it is gone when the command ends).
-	eo.StateInWorkDir = true
+	eo.StateInWorkDir = store.sql == nil || store.workState
 	return idsync.New(store.store, eo)
 }
 

@@ -114,7 +114,7 @@ func TestEngineKeepsStoreAbilities(t *testing.T) {
 	for _, u := range urls {
 		st, err := openStore(c.ctx, u)
 		require.NoError(t, err, redact(u))
-		e := c.newEngine(st, &opts{work: t.TempDir()}, nil)
+		e := c.engineFor(st, &opts{work: t.TempDir()}, nil, nil)
 		_, locker := e.Store().(idsync.Locker)
 		_, sorted := e.Store().(idsync.SortedScanner)
 		_, ider := e.Store().(idsync.Identifier)
