@@ -44,15 +44,7 @@ func TestKilledRunShowsInterrupted(t *testing.T) {
 		os.Exit(0)
 	}
 	work := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledRunShowsInterrupted$")
-	cmd.Env = append(os.Environ(), "IDSYNC_STUCK_WORK="+work)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "exporting\n", line)
+	cmd := startStuck(t, "TestKilledRunShowsInterrupted", "IDSYNC_STUCK_WORK="+work)
 
 	eng := idsync.New(memstore.New(), &idsync.Options{WorkDir: work, StateInWorkDir: true})
 	runs, err := eng.Runs(context.Background(), nil)
@@ -98,13 +90,7 @@ func TestRunOfDeadProcessReapedByNextRun(t *testing.T) {
 		os.Exit(0)
 	}
 	work := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRunOfDeadProcessReapedByNextRun$")
-	cmd.Env = append(os.Environ(), "IDSYNC_STUCK_WORK2="+work)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	_, err = bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
+	cmd := startStuck(t, "TestRunOfDeadProcessReapedByNextRun", "IDSYNC_STUCK_WORK2="+work)
 	require.NoError(t, cmd.Process.Kill())
 	cmd.Wait()
 
@@ -149,15 +135,7 @@ func TestRunOfAnotherInstanceNotReaped(t *testing.T) {
 	store, err := sqlstore.Open(context.Background(), "sqlite:"+db, nil)
 	require.NoError(t, err)
 	defer store.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRunOfAnotherInstanceNotReaped$")
-	cmd.Env = append(os.Environ(), "IDSYNC_STUCK_DB="+db, "IDSYNC_STUCK_WORK3="+t.TempDir())
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "exporting\n", line)
+	cmd := startStuck(t, "TestRunOfAnotherInstanceNotReaped", "IDSYNC_STUCK_DB="+db, "IDSYNC_STUCK_WORK3="+t.TempDir())
 
 	other := idsync.New(store, &idsync.Options{WorkDir: t.TempDir()})
 	runs, err := other.Runs(context.Background(), nil)
@@ -172,4 +150,21 @@ func TestRunOfAnotherInstanceNotReaped(t *testing.T) {
 	require.Len(t, runs, 1)
 	assert.Equal(t, idsync.Failed, runs[0].State)
 	assert.Contains(t, runs[0].Error, "interrupted")
+}
+
+// startStuck runs the test named test in a child process with env, and
+// returns once its run is stuck in the export; the child is killed at the
+// test's end if still alive.
+func startStuck(t *testing.T, test string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "exporting\n", line)
+	return cmd
 }

@@ -207,26 +207,44 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// listRuns returns the runs that q selects, newest first, from the stores
-// that may hold runs of this work folder and from the work folder itself.
-func (c *cli) listRuns(o *opts, q *idsync.RunQuery) ([]*idsync.Run, error) {
-	var engines []*idsync.Engine
+// stateEngines returns an engine on each place that may keep runs of
+// this work folder: the stores that exist among candidateStores, and the
+// work folder itself if it exists; close closes their stores.
+func (c *cli) stateEngines(o *opts, arts idsync.Artifacts) (engines []*idsync.Engine, close func(), err error) {
+	var stores []*openedStore
+	close = func() {
+		for _, s := range stores {
+			s.close()
+		}
+	}
 	for _, u := range candidateStores(o) {
 		if !storeExists(u) {
 			continue
 		}
 		store, err := openStore(c.ctx, u)
 		if err != nil {
-			return nil, err
+			close()
+			return nil, nil, err
 		}
-		defer store.close()
-		engines = append(engines, c.engineFor(store, o, nil, nil))
+		stores = append(stores, store)
+		engines = append(engines, c.engineFor(store, o, nil, arts))
 	}
 	if fi, err := os.Stat(o.work); err == nil && fi.IsDir() {
-		engines = append(engines, c.engineFor(nil, o, nil, nil))
+		engines = append(engines, c.engineFor(nil, o, nil, arts))
 	} else if len(engines) == 0 {
-		return nil, checkWork(o.work)
+		return nil, close, checkWork(o.work)
 	}
+	return engines, close, nil
+}
+
+// listRuns returns the runs that q selects, newest first, from the stores
+// that may hold runs of this work folder and from the work folder itself.
+func (c *cli) listRuns(o *opts, q *idsync.RunQuery) ([]*idsync.Run, error) {
+	engines, closeAll, err := c.stateEngines(o, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll()
 	if len(engines) == 1 {
 		return engines[0].Runs(c.ctx, q)
 	}

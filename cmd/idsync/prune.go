@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
 
 	idsync "github.com/idsync/idsync/sync"
 )
@@ -60,23 +59,11 @@ func (c *cli) prune(o *opts, po *idsync.PruneOptions) (*idsync.PruneResult, erro
 		return nil, err
 	}
 	defer closeArts()
-	var engines []*idsync.Engine
-	for _, u := range candidateStores(o) {
-		if !storeExists(u) {
-			continue
-		}
-		store, err := openStore(c.ctx, u)
-		if err != nil {
-			return nil, err
-		}
-		defer store.close()
-		engines = append(engines, c.engineFor(store, o, nil, arts))
+	engines, closeAll, err := c.stateEngines(o, arts)
+	if err != nil {
+		return nil, err
 	}
-	if fi, err := os.Stat(o.work); err == nil && fi.IsDir() {
-		engines = append(engines, c.engineFor(nil, o, nil, arts))
-	} else if len(engines) == 0 {
-		return nil, checkWork(o.work)
-	}
+	defer closeAll()
 	res := &idsync.PruneResult{}
 	for _, e := range engines {
 		r, err := e.Prune(c.ctx, po)
