@@ -26,7 +26,7 @@ const storesFile = "stores"
 
 // flagArtifacts is --artifacts of the commands that write or read runs.
 func flagArtifacts(fs *flag.FlagSet, o *opts) {
-	fs.StringVar(&o.artifacts, "artifacts", os.Getenv("IDSYNC_ARTIFACTS"), "keep change sets, error reports and snapshots in the artifact store `URL` (file:///path, mem://, s3://..., gs://..., azblob://..., or a folder), shared by idsyncs with other work folders; $IDSYNC_ARTIFACTS (default: the work folder only)")
+	fs.StringVar(&o.artifacts, "artifacts", os.Getenv("IDSYNC_ARTIFACTS"), "keep change sets, error reports and snapshots in the artifact store `URL` (a folder, file:///path?create_dir=1, mem://, or s3://, gs://, azblob://... in a build that imports their drivers), shared by idsyncs with other work folders; $IDSYNC_ARTIFACTS (default: the work folder only)")
 }
 
 // openArtifacts opens --artifacts, or returns nil when it is not given.
