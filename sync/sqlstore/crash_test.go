@@ -27,6 +27,7 @@ import (
 	idsync "github.com/idsync/idsync/sync"
 	"github.com/idsync/idsync/sync/memstore"
 	"github.com/idsync/idsync/sync/sqlstore"
+	"github.com/idsync/idsync/threshold"
 )
 
 // The crash tests resume a blocked run of a large change set in a child
@@ -41,19 +42,24 @@ import (
 // resume commits (the planned resources and links, the run succeeded, the
 // connector's last run, cursor, previous snapshot and fingerprint), and
 // that the run can no longer be resumed. Never a mix.
+//
+// A few rounds instead make a complete run of the planned data, with
+// thresholds off, in the child (Engine.Run): its success commits with its
+// changes the cancellation of the blocked run that it supersedes.
 
 const (
 	crashURLEnv   = "IDSYNC_CRASH_URL"
 	crashWorkEnv  = "IDSYNC_CRASH_WORK"
 	crashRunEnv   = "IDSYNC_CRASH_RUN"
 	crashPauseEnv = "IDSYNC_CRASH_PAUSE"
+	crashModeEnv  = "IDSYNC_CRASH_MODE"
 )
 
 // The lines that the child prints as it goes, in this order: the parent
 // knows where a kill landed from the last one it printed.
 const (
-	// markResuming: Engine.Resume is about to be called.
-	markResuming = "resuming"
+	// markStarting: Engine.Resume (or Run) is about to be called.
+	markStarting = "starting"
 	// markApplying: the engine calls ApplyRun; no transaction has begun.
 	markApplying = "applying"
 	// markCommitting: ApplyRun calls the commit's State: in the
@@ -63,24 +69,26 @@ const (
 	// markPaused (with IDSYNC_CRASH_PAUSE=commit): the child sleeps
 	// there, in the transaction, to be killed.
 	markPaused = "paused"
-	// markCommitted: ApplyRun returned nil: COMMIT succeeded.
+	// markCommitted: ApplyRun returned nil: COMMIT succeeded. With
+	// IDSYNC_CRASH_PAUSE=committed, the child then sleeps, to be killed.
 	markCommitted = "committed"
-	// markResumed: Resume returned; its error follows. With
+	// markReturned: Resume (Run) returned; its error follows. With
 	// IDSYNC_CRASH_PAUSE=end, the child then sleeps, to be killed.
-	markResumed = "resumed"
+	markReturned = "returned"
 )
 
-var crashMarks = []string{markResuming, markApplying, markCommitting, markPaused, markCommitted, markResumed}
+var crashMarks = []string{markStarting, markApplying, markCommitting, markPaused, markCommitted, markReturned}
 
 func say(a ...any) { fmt.Println(a...) } // os.Stdout is unbuffered: the line is out when it returns
 
 // crashStore is the child's store: the *sqlstore.Store, embedded so that
 // the engine sees all its optional interfaces (StateStore, Locker,
-// Identifier...), whose ApplyRun says where it is and, with pause, sleeps
-// in its transaction just before COMMIT.
+// Identifier...), whose ApplyRun says where it is and, as pause says,
+// sleeps in its transaction just before COMMIT ("commit") or just after
+// COMMIT ("committed").
 type crashStore struct {
 	*sqlstore.Store
-	pause bool
+	pause string
 }
 
 // sleep stops the child where it is, for the parent to kill it: a sleeping
@@ -98,7 +106,7 @@ func (s crashStore) ApplyRun(ctx context.Context, cs *idsync.ChangeSet, c *idsyn
 		commit, state := *c, c.State
 		commit.State = func(st *idsync.ConnectorState, fingerprint string) {
 			say(markCommitting)
-			if s.pause {
+			if s.pause == "commit" {
 				say(markPaused)
 				sleep()
 			}
@@ -109,6 +117,9 @@ func (s crashStore) ApplyRun(ctx context.Context, cs *idsync.ChangeSet, c *idsyn
 	err := s.Store.ApplyRun(ctx, cs, c)
 	if err == nil {
 		say(markCommitted)
+		if s.pause == "committed" {
+			sleep()
+		}
 	}
 	return err
 }
@@ -116,7 +127,8 @@ func (s crashStore) ApplyRun(ctx context.Context, cs *idsync.ChangeSet, c *idsyn
 // TestCrashHelper is the child process of the crash tests; it skips when
 // run on its own. It resumes the run $IDSYNC_CRASH_RUN of the store at
 // $IDSYNC_CRASH_URL, whose work folder is $IDSYNC_CRASH_WORK, printing
-// where it is (crashMarks).
+// where it is (crashMarks); with IDSYNC_CRASH_MODE=run, it makes instead a
+// complete run of the planned data (crashRunConnector).
 func TestCrashHelper(t *testing.T) {
 	url, work, id := os.Getenv(crashURLEnv), os.Getenv(crashWorkEnv), os.Getenv(crashRunEnv)
 	if url == "" || work == "" || id == "" {
@@ -127,10 +139,15 @@ func TestCrashHelper(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	pause := os.Getenv(crashPauseEnv)
-	eng := idsync.New(crashStore{s, pause == "commit"}, &idsync.Options{WorkDir: work, Logger: slog.New(slog.DiscardHandler)})
-	say(markResuming)
-	run, err := eng.Resume(ctx, id, &idsync.ReviewOptions{Actor: "child", Comment: "crash test"})
-	say(markResumed, err)
+	eng := idsync.New(crashStore{s, pause}, &idsync.Options{WorkDir: work, Logger: slog.New(slog.DiscardHandler)})
+	say(markStarting)
+	var run *idsync.Run
+	if os.Getenv(crashModeEnv) == "run" {
+		run, err = eng.Run(ctx, crashRunConnector(), nil)
+	} else {
+		run, err = eng.Resume(ctx, id, &idsync.ReviewOptions{Actor: "child", Comment: "crash test"})
+	}
+	say(markReturned, err)
 	if pause == "end" {
 		sleep()
 	}
@@ -372,15 +389,31 @@ func newCrashFixture(t *testing.T, url string) *crashFixture {
 	return f
 }
 
+// crashRunConnector exports the planned data, with thresholds off and the
+// cursor "3".
+func crashRunConnector() *memconn.Connector {
+	m := testModel("HR")
+	m.Thresholds = threshold.Off()
+	conn := memconn.New(m)
+	for name, tb := range crashPlanned().extraction() {
+		conn.Set(name, tb.Header, tb.Rows...)
+	}
+	for range 3 {
+		conn.SetChanges("User", "command", []string{"command", "id"})
+	}
+	return conn
+}
+
 // snapshotDir is the folder of a connector's previous snapshot.
 func snapshotDir(work, snapshot string) string {
 	return filepath.Join(work, "connectors", "HR", "snapshots", snapshot)
 }
 
-// check reads what the store at url and the work folder hold, checks that
-// it is all as before the resume or all as the resume by actor commits,
-// and reports which.
-func (f *crashFixture) check(t *testing.T, s *sqlstore.Store, work, actor string) (applied bool) {
+// check reads what the store and the work folder hold, checks that it is
+// all as before the resume or all as the resume by actor commits, and
+// reports which. dead is the run of a child killed in Engine.Run, or "":
+// the connector's state may name it as running.
+func (f *crashFixture) check(t *testing.T, s *sqlstore.Store, work, actor, dead string) (applied bool) {
 	t.Helper()
 	ctx := context.Background()
 	got := digestOf(t, s)
@@ -388,9 +421,12 @@ func (f *crashFixture) check(t *testing.T, s *sqlstore.Store, work, actor string
 	require.NoError(t, err)
 	state, err := s.ConnectorState(ctx, "HR")
 	require.NoError(t, err)
+	if dead != "" && state.Running == dead {
+		state.Running = ""
+	}
 	runs, err := s.Runs(ctx, idsync.RunQuery{})
 	require.NoError(t, err)
-	assert.Len(t, runs, 2, "the first run and the blocked one")
+	assert.Len(t, runs, map[bool]int{false: 2, true: 3}[dead != ""], "the first run, the blocked one, the dead one")
 	switch got {
 	case f.before:
 		assert.Equal(t, f.run, run, "the resources and links are as before the resume: so is the run's record")
@@ -441,14 +477,17 @@ func copyWork(t *testing.T, from, to string) {
 
 // A crashMoment is when a round kills the child: delay after it prints the
 // line on (never if on is ""), delay being given the times of the lines
-// in an apply that ran to its end.
+// in a resume that ran to its end.
 type crashMoment struct {
 	name  string
 	on    string
 	delay func(full map[string]time.Duration) time.Duration
 	// pause, if set, makes the child sleep in its transaction just
-	// before COMMIT ("commit") or once Resume returned ("end").
+	// before COMMIT ("commit"), just after COMMIT ("committed"), or once
+	// the engine returned ("end").
 	pause string
+	// run makes the child run (Engine.Run) instead of resuming.
+	run bool
 }
 
 func at(d time.Duration) func(map[string]time.Duration) time.Duration {
@@ -462,37 +501,51 @@ func intoApply(frac float64) func(map[string]time.Duration) time.Duration {
 	}
 }
 
+// crashMoments are the rounds' moments: in short mode, the deterministic
+// ones only (the child sleeps where it is killed).
 func crashMoments(random int) []crashMoment {
+	if testing.Short() {
+		return []crashMoment{
+			{name: "as the resume starts", on: markStarting, delay: at(0)},
+			{name: "paused in the transaction just before COMMIT", on: markPaused, delay: at(0), pause: "commit"},
+			{name: "paused just after COMMIT", on: markCommitted, delay: at(0), pause: "committed"},
+			{name: "run: paused in the transaction just before COMMIT", on: markPaused, delay: at(0), pause: "commit", run: true},
+			{name: "run: paused just after COMMIT", on: markCommitted, delay: at(0), pause: "committed", run: true},
+		}
+	}
 	moments := []crashMoment{
 		{name: "never (to time a resume)"},
-		{name: "as the resume starts", on: markResuming, delay: at(0)},
+		{name: "as the resume starts", on: markStarting, delay: at(0)},
 		{name: "early in the apply", on: markApplying, delay: intoApply(0.1)},
 		{name: "late in the apply", on: markApplying, delay: intoApply(0.9)},
 		{name: "paused in the transaction just before COMMIT", on: markPaused, delay: at(0), pause: "commit"},
 		{name: "as it commits", on: markCommitting, delay: at(0)},
-		{name: "just after COMMIT", on: markCommitted, delay: at(0)},
-		{name: "paused once Resume returned", on: markResumed, delay: at(0), pause: "end"},
+		{name: "paused just after COMMIT", on: markCommitted, delay: at(0), pause: "committed"},
+		{name: "paused once Resume returned", on: markReturned, delay: at(0), pause: "end"},
+		{name: "run: in the middle of the apply", on: markApplying, delay: intoApply(0.5), run: true},
+		{name: "run: paused in the transaction just before COMMIT", on: markPaused, delay: at(0), pause: "commit", run: true},
+		{name: "run: paused just after COMMIT", on: markCommitted, delay: at(0), pause: "committed", run: true},
 	}
 	for range random {
-		moments = append(moments, crashMoment{name: "at a random moment of the resume", on: markResuming,
+		moments = append(moments, crashMoment{name: "at a random moment of the resume", on: markStarting,
 			delay: func(full map[string]time.Duration) time.Duration {
-				return time.Duration(rand.Float64() * 1.1 * float64(full[markResumed]))
+				return time.Duration(rand.Float64() * 1.1 * float64(full[markReturned]))
 			}})
 	}
 	return moments
 }
 
 // landed says where a kill landed from the last line the child printed
-// (a child that ended on its own printed markResumed), and whether the
-// store must hold the state from before the resume ("before"), the state
-// it commits ("after"), or either ("").
+// (a child that ended on its own printed markReturned), and whether the
+// store must hold the state from before the child's run ("before"), the
+// state it commits ("after"), or either ("").
 func landed(last string, killed bool) (where, want string) {
 	switch {
 	case !killed:
 		return "after it ended", "after"
 	case last == "":
-		return "before the resume began", "before"
-	case last == markResuming:
+		return "before the engine was called", "before"
+	case last == markStarting:
 		return "before the apply", "before"
 	case last == markApplying:
 		return "during the apply", "before"
@@ -507,20 +560,17 @@ func landed(last string, killed bool) (where, want string) {
 // crashTest makes the fixture in the store at initialURL, then for each
 // moment gets a store holding the fixture's from next (and a copy of its
 // work folder), runs the child on it, kills it at that moment, calls
-// settle, and checks the store; then it resumes the run again, which must
-// succeed if the child's did not commit, and be refused if it did.
+// settle, and checks the store; then it resumes the blocked run again,
+// which must succeed if the child did not commit, and be refused if it
+// did.
 func crashTest(t *testing.T, initialURL string, next func(t *testing.T, round int) string, settle func(t *testing.T, round int)) {
 	ctx := context.Background()
 	began := time.Now()
 	f := newCrashFixture(t, initialURL)
 	t.Logf("fixture made in %v", time.Since(began).Round(time.Millisecond))
-	moments := crashMoments(2)
-	if testing.Short() {
-		moments = []crashMoment{moments[1], moments[4], moments[7]}
-	}
 	var full map[string]time.Duration
 	seen := map[string]int{}
-	for round, mo := range moments {
+	for round, mo := range crashMoments(2) {
 		began := time.Now()
 		url := next(t, round)
 		work := filepath.Join(t.TempDir(), "work")
@@ -535,28 +585,39 @@ func crashTest(t *testing.T, initialURL string, next func(t *testing.T, round in
 			settle(t, round)
 		}
 		s := postgresOrSQLite(t, strings.Split(url, "&application_name=")[0])
+		eng := idsync.New(s, &idsync.Options{WorkDir: work, Logger: slog.New(slog.DiscardHandler)})
 		where, want := landed(child.last, child.killed)
-		applied := f.check(t, s, work, "child")
+		var applied bool
+		var dead string
+		if mo.run {
+			applied, dead = f.checkRun(t, eng, s, work)
+		} else {
+			applied = f.check(t, s, work, "child", "")
+		}
 		outcome := map[bool]string{false: "before", true: "after"}[applied]
 		if want != "" {
-			require.Equal(t, want, outcome, "round %d: killed %s: the store must hold the state %s the resume", round, where, want)
+			require.Equal(t, want, outcome, "round %d: killed %s: the store must hold the state %s the child's run", round, where, want)
 		}
 		seen[where]++
 
-		// The parent resumes the run again: it still waits if the child's
-		// resume did not commit, and no longer if it did.
-		eng := idsync.New(s, &idsync.Options{WorkDir: work, Logger: slog.New(slog.DiscardHandler)})
+		// The parent resumes the blocked run: it still waits if the
+		// child did not commit, and no longer if it did.
 		run, err := eng.Resume(ctx, f.run.ID, &idsync.ReviewOptions{Actor: "parent"})
-		if applied {
-			require.ErrorIs(t, err, idsync.ErrRunState, "round %d: the run succeeded: it is resumed once", round)
-			require.True(t, f.check(t, s, work, "child"), "round %d: a refused resume changes nothing", round)
-		} else {
+		switch {
+		case !applied:
 			require.NoError(t, err, "round %d: the run is still blocked: it resumes", round)
 			assert.Equal(t, idsync.Succeeded, run.State)
-			require.True(t, f.check(t, s, work, "parent"), "round %d: the parent's resume commits all", round)
+			require.True(t, f.check(t, s, work, "parent", dead), "round %d: the parent's resume commits all", round)
+		case mo.run:
+			require.ErrorIs(t, err, idsync.ErrRunState, "round %d: the run was superseded: it cannot be resumed", round)
+			applied, _ := f.checkRun(t, eng, s, work)
+			require.True(t, applied, "round %d: a refused resume changes nothing", round)
+		default:
+			require.ErrorIs(t, err, idsync.ErrRunState, "round %d: the run succeeded: it is resumed once", round)
+			require.True(t, f.check(t, s, work, "child", ""), "round %d: a refused resume changes nothing", round)
 		}
 		require.NoError(t, s.Close())
-		t.Logf("round %d (%v): killed %s, %s (last line %q): the store holds the state %s the resume; the parent's resume %s",
+		t.Logf("round %d (%v): killed %s, %s (last line %q): the store holds the state %s the child's run; the parent's resume %s",
 			round, time.Since(began).Round(time.Millisecond), mo.name, where, child.last, outcome, map[bool]string{false: "succeeds", true: "is refused"}[applied])
 	}
 	t.Logf("kills landed: %v", seen)
@@ -564,6 +625,54 @@ func crashTest(t *testing.T, initialURL string, next func(t *testing.T, round in
 		assert.NotZero(t, seen["during the apply"], "no kill landed during an apply")
 	}
 	assert.NotZero(t, seen["after the commit"], "no kill landed after a commit")
+}
+
+// checkRun is check for a child that ran (crashRunConnector) instead of
+// resuming: either everything is as before, the blocked run still blocked
+// and the child's run failed (its process died: the engine shows it
+// interrupted), or everything is as the run commits: its changes, the run
+// succeeded, the blocked run cancelled, superseded by it, the connector's
+// state the run's success. It returns the child's run if it failed.
+func (f *crashFixture) checkRun(t *testing.T, eng *idsync.Engine, s *sqlstore.Store, work string) (applied bool, dead string) {
+	t.Helper()
+	ctx := context.Background()
+	runs, err := eng.Runs(ctx, &idsync.RunQuery{}) // reaps a dead run
+	require.NoError(t, err)
+	var run *idsync.Run
+	for _, r := range runs {
+		if r.ID != f.run.ID && r.ID != f.first {
+			run = r
+		}
+	}
+	if got := digestOf(t, s); got == f.before {
+		if run != nil {
+			assert.Equal(t, idsync.Failed, run.State, "the resources and links are as before: the run did not succeed")
+			assert.Contains(t, run.Error, "interrupted")
+			dead = run.ID
+		}
+		return f.check(t, s, work, "", dead), dead
+	} else if got != f.after {
+		t.Fatalf("the store's resources and links are a mix: %+v, want %+v or %+v", got, f.before, f.after)
+	}
+	require.NotNil(t, run, "the resources and links are as planned: by a run")
+	assert.Equal(t, idsync.Succeeded, run.State, "the resources and links are as planned: the run succeeded")
+	assert.Equal(t, "3", run.Cursor)
+	blocked, err := s.LoadRun(ctx, f.run.ID)
+	require.NoError(t, err)
+	assert.Equal(t, idsync.Cancelled, blocked.State, "the run superseded the blocked one")
+	assert.Equal(t, "superseded by run "+run.ID, blocked.Error)
+	same := *blocked
+	same.State, same.Ended, same.Error = f.run.State, f.run.Ended, f.run.Error
+	assert.Equal(t, f.run, &same)
+	state, err := s.ConnectorState(ctx, "HR")
+	require.NoError(t, err)
+	fp, err := s.Fingerprint(ctx, "HR")
+	require.NoError(t, err)
+	assert.Equal(t, fpOf(s, 2), fp)
+	assert.Equal(t, idsync.ConnectorState{Cursor: "3", LastRun: run.ID, PreviousSnapshot: run.ID, Previous: fp}, state,
+		"the resources and links are as planned: the connector's state is the run's success")
+	assert.FileExists(t, filepath.Join(snapshotDir(work, run.ID), "User.prepared"), "the snapshot that the state points to")
+	return true, ""
 }
 
 func postgresOrSQLite(t *testing.T, url string) *sqlstore.Store {
@@ -574,7 +683,7 @@ func postgresOrSQLite(t *testing.T, url string) *sqlstore.Store {
 }
 
 // childRun is what the parent saw of a child: when it printed its lines
-// (from markResuming), the last one, whether SIGKILL ended it.
+// (from markStarting), the last one, whether SIGKILL ended it.
 type childRun struct {
 	times  map[string]time.Duration
 	last   string
@@ -585,8 +694,12 @@ type childRun struct {
 // work, and kills it with SIGKILL at the moment mo (full are the times of
 // a resume that ran to its end).
 func runChild(t *testing.T, url, work, runID string, mo crashMoment, full map[string]time.Duration) childRun {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.v")
+	// -test.short too, if given: the child's crashPlanned is the parent's.
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.v", fmt.Sprintf("-test.short=%v", testing.Short()))
 	cmd.Env = append(os.Environ(), crashURLEnv+"="+url, crashWorkEnv+"="+work, crashRunEnv+"="+runID)
+	if mo.run {
+		cmd.Env = append(cmd.Env, crashModeEnv+"=run")
+	}
 	if mo.pause != "" {
 		cmd.Env = append(cmd.Env, crashPauseEnv+"="+mo.pause)
 	}
@@ -622,11 +735,11 @@ func runChild(t *testing.T, url, work, runID string, mo crashMoment, full map[st
 				continue
 			}
 			now := time.Now()
-			if mark == markResuming {
+			if mark == markStarting {
 				start = now
 			}
 			res.times[mark], res.last = now.Sub(start), mark
-			if mark == markResumed && rest != "<nil>" {
+			if mark == markReturned && rest != "<nil>" {
 				t.Log("child: Resume:", rest)
 			}
 			if mark == mo.on {
@@ -648,7 +761,7 @@ func runChild(t *testing.T, url, work, runID string, mo crashMoment, full map[st
 	var exit *exec.ExitError
 	require.False(t, errors.As(err, &exit), "the child failed: %v", err)
 	require.NoError(t, err)
-	require.Equal(t, markResumed, res.last, "the child ended on its own")
+	require.Equal(t, markReturned, res.last, "the child ended on its own")
 	return res
 }
 
