@@ -640,7 +640,7 @@ func snapshotCursor(ext connector.Extraction) string {
 // apply applies a change set and, on success, records the run as
 // succeeded, makes its prepared snapshots the previous ones and clears the
 // connector's blocked state (cancelling a blocked run that the run
-// supersedes). The snapshots are staged first, in a folder of their own,
+// supersedes) and its running run. The snapshots are staged first, in a folder of their own,
 // and the state points to them once the run has succeeded: with a
 // StateStore, all of this commits in the transaction of the changes. If
 // staging the snapshots fails, the run goes on without them (the next
@@ -672,6 +672,11 @@ func (e *Engine) apply(ctx context.Context, run *Run, cs *ChangeSet, p *Prepared
 	success := func(s *ConnectorState, fingerprint string) {
 		if run.Mode == Complete || s.BlockedRun == run.ID {
 			s.BlockedRun = ""
+		}
+		if s.Running == run.ID {
+			// The run ends here: a process killed once this commits must
+			// not leave it named as running.
+			s.Running = ""
 		}
 		if run.Mode == Complete || run.Cursor != "" {
 			// A complete run's store holds its snapshot: changes are
