@@ -845,6 +845,7 @@ func (e *Engine) Resume(ctx context.Context, runID string, opts *ReviewOptions) 
 		return &failed, err
 	}
 	e.log.Info("run resumed", "connector", run.Connector, "run", run.ID, "actor", run.Review.Actor)
+	e.ended(ctx, run)
 	return run, nil
 }
 
