@@ -866,11 +866,17 @@ func (e *Engine) Cancel(ctx context.Context, runID string, opts *ReviewOptions) 
 		return run, err
 	}
 	e.dropChanges(run)
-	return run, e.state.UpdateConnectorState(ctx, run.Connector, func(s *ConnectorState) {
+	var keep string
+	err = e.state.UpdateConnectorState(ctx, run.Connector, func(s *ConnectorState) {
 		if s.BlockedRun == runID {
 			s.BlockedRun = ""
 		}
+		keep = s.PreviousSnapshot
 	})
+	if err == nil {
+		e.pruneSnapshots(run.Connector, keep) // a snapshot staged by a resume that died
+	}
+	return run, err
 }
 
 // BlockedRun returns the ID of the connector's blocked run, or "".
