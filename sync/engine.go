@@ -2,6 +2,7 @@ package sync
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -423,8 +424,8 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	if err != nil {
 		return nil, err
 	}
-	if apply && mode == Incremental && state.BlockedRun != "" {
-		return nil, fmt.Errorf("%w: %s has blocked run %s: resume or cancel it, or run in complete mode", ErrConnectorBlocked, model.Name, state.BlockedRun)
+	if blocked := e.blockedRun(ctx, state); apply && mode == Incremental && blocked != "" {
+		return nil, fmt.Errorf("%w: %s has blocked run %s: resume or cancel it, or run in complete mode", ErrConnectorBlocked, model.Name, blocked)
 	}
 	if state.Running != "" {
 		if dead, err := e.loadRun(ctx, state.Running); err == nil {
@@ -442,7 +443,7 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	log.Info("run started", "apply", apply)
 	defer func() {
 		var blocked *BlockedError
-		if err != nil && run.State != Blocked && !errors.As(err, &blocked) {
+		if err != nil && run.State != Blocked && run.State != Succeeded && !errors.As(err, &blocked) {
 			run.State, run.Error = Failed, err.Error()
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				run.State = Cancelled
@@ -497,9 +498,10 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 		run.Cursor = snapshotCursor(ext)
 	}
 
-	// Prepare.
+	// Prepare; a complete run reads the previous snapshot only for the
+	// header comparison, and does without it if it is not at hand.
 	prev, err := e.previousDir(ctx, model.Name, state)
-	if err != nil {
+	if err != nil && mode == Incremental {
 		return run, err
 	}
 	p, err := Prepare(ctx, model, ext, &PrepareOptions{
@@ -569,17 +571,25 @@ func (e *Engine) run(ctx context.Context, conn connector.Connector, opts *RunOpt
 	}
 	if exceeded != nil {
 		run.State = Blocked
-		var old string
-		if err := e.state.UpdateConnectorState(ctx, model.Name, func(s *ConnectorState) {
-			old, s.BlockedRun = s.BlockedRun, run.ID
-		}); err != nil {
+		// In an order that leaves no state to trust wrongly if it stops
+		// midway: the run's record, blocked; the run it supersedes,
+		// cancelled; then the connector's pointer to its blocked run.
+		// A failure on the way fails this run; the blocked run before
+		// it, if any, stays the connector's.
+		if err := e.state.SaveRun(ctx, run); err != nil {
+			run.State = Failed
 			return run, err
 		}
-		if r := e.superseded(ctx, old, run.ID); r != nil {
+		if r := e.superseded(ctx, state.BlockedRun, run.ID); r != nil {
 			if err := e.state.SaveRun(ctx, r); err != nil {
+				run.State = Failed
 				return run, err
 			}
 			e.dropChanges(r)
+		}
+		if err := e.state.UpdateConnectorState(ctx, model.Name, func(s *ConnectorState) { s.BlockedRun = run.ID }); err != nil {
+			run.State = Failed
+			return run, err
 		}
 		log.Warn("run blocked by thresholds", "reason", exceeded.Error())
 		return run, &BlockedError{RunID: run.ID, Err: exceeded}
@@ -618,13 +628,15 @@ func (e *Engine) dropChanges(r *Run) { os.RemoveAll(filepath.Join(r.dir, "change
 // previousDir is the folder of the connector's previous prepared
 // snapshots, which state points to, fetched from the artifacts if need be.
 func (e *Engine) previousDir(ctx context.Context, name string, state ConnectorState) (string, error) {
-	if state.PreviousSnapshot == "" {
+	switch {
+	case state.Previous == "":
+		// No snapshot describes the store (none kept, or it could not
+		// be trusted): Prepare finds none there.
+		return filepath.Join(e.connDir(name), "snapshots", "none"), nil
+	case state.PreviousSnapshot == "":
 		return filepath.Join(e.connDir(name), "previous"), nil // a work folder of an earlier version
 	}
 	dir := filepath.Join(e.connDir(name), "snapshots", state.PreviousSnapshot)
-	if state.Previous == "" {
-		return dir, nil // no usable snapshot: Prepare finds none
-	}
 	return dir, e.fetch(ctx, name, state.PreviousSnapshot, dir)
 }
 
@@ -708,6 +720,11 @@ func (e *Engine) apply(ctx context.Context, run *Run, cs *ChangeSet, p *Prepared
 	} else {
 		err = e.applyThenRecord(ctx, cs, c)
 	}
+	var unrecorded *UnrecordedError
+	if errors.As(err, &unrecorded) {
+		run.State, run.Ended = ended.State, ended.Ended
+		return err
+	}
 	if err != nil {
 		os.RemoveAll(staged)
 		return fmt.Errorf("idsync: apply: %w", err)
@@ -734,7 +751,9 @@ type Commit struct {
 func (c *Commit) Connector() string { return c.Runs[0].Connector }
 
 // applyThenRecord is the success of a run whose state the work folder
-// keeps: the changes first, then the state, not atomically.
+// keeps: the changes first, then the state, not atomically. Once the
+// changes are in, the run has succeeded: an error recording it is an
+// *UnrecordedError.
 func (e *Engine) applyThenRecord(ctx context.Context, cs *ChangeSet, c *Commit) error {
 	if err := e.store.Apply(ctx, cs); err != nil {
 		return err
@@ -745,15 +764,31 @@ func (e *Engine) applyThenRecord(ctx context.Context, cs *ChangeSet, c *Commit) 
 		fp = "" // the previous snapshot cannot be trusted: a complete run is needed
 	}
 	if err := e.state.UpdateConnectorState(wctx, c.Connector(), func(s *ConnectorState) { c.State(s, fp) }); err != nil {
-		return err
+		return &UnrecordedError{RunID: c.Runs[0].ID, Err: err}
 	}
 	for _, r := range c.Runs {
 		if err := e.state.SaveRun(wctx, r); err != nil {
-			return err
+			return &UnrecordedError{RunID: c.Runs[0].ID, Err: err}
 		}
 	}
 	return nil
 }
+
+// UnrecordedError is returned by a run or a resume whose changes were
+// applied but whose success could not be recorded in the work folder
+// (a full disk, say): the run has succeeded, and its record may still
+// say otherwise. The next run of the connector diffs against the store,
+// as it stands, and corrects nothing but the record.
+type UnrecordedError struct {
+	RunID string
+	Err   error
+}
+
+func (e *UnrecordedError) Error() string {
+	return fmt.Sprintf("idsync: run %s applied its changes, but recording its success failed: %v", e.RunID, e.Err)
+}
+
+func (e *UnrecordedError) Unwrap() error { return e.Err }
 
 // pruneSnapshots removes the connector's snapshot folders but keep.
 func (e *Engine) pruneSnapshots(name, keep string) {
@@ -809,6 +844,19 @@ func (e *Engine) Resume(ctx context.Context, runID string, opts *ReviewOptions) 
 	if run.State != Blocked {
 		return run, fmt.Errorf("%w: run %s is %s, only a blocked run can be resumed", ErrRunState, runID, run.State)
 	}
+	if st, err := e.state.ConnectorState(ctx, run.Connector); err != nil {
+		return run, err
+	} else if st.BlockedRun != runID {
+		// A newer run replaced it, but stopped before it recorded this
+		// one as superseded: do so now.
+		by := cmp.Or(st.BlockedRun, st.LastRun, "a later run")
+		if r := e.superseded(ctx, runID, by); r != nil {
+			e.state.SaveRun(ctx, r)
+			e.dropChanges(r)
+			run = r
+		}
+		return run, fmt.Errorf("%w: run %s is no longer the blocked run of %s: superseded by run %s", ErrRunState, runID, run.Connector, by)
+	}
 	cs, err := e.ChangeSet(ctx, run)
 	if err != nil {
 		return run, err
@@ -836,6 +884,10 @@ func (e *Engine) Resume(ctx context.Context, runID string, opts *ReviewOptions) 
 	}
 	run.Review = e.review("resume", opts)
 	if err := e.apply(ctx, run, cs, p); err != nil {
+		var unrecorded *UnrecordedError
+		if errors.As(err, &unrecorded) {
+			return run, err // applied: the record is what could not be written
+		}
 		failed := *run
 		failed.Review = nil // nothing was applied: the run still waits
 		if !errors.Is(err, ErrStalePlan) {
@@ -867,7 +919,7 @@ func (e *Engine) Cancel(ctx context.Context, runID string, opts *ReviewOptions) 
 	}
 	e.dropChanges(run)
 	var keep string
-	err = e.state.UpdateConnectorState(ctx, run.Connector, func(s *ConnectorState) {
+	err = e.state.UpdateConnectorState(context.WithoutCancel(ctx), run.Connector, func(s *ConnectorState) {
 		if s.BlockedRun == runID {
 			s.BlockedRun = ""
 		}
@@ -882,7 +934,7 @@ func (e *Engine) Cancel(ctx context.Context, runID string, opts *ReviewOptions) 
 // BlockedRun returns the ID of the connector's blocked run, or "".
 func (e *Engine) BlockedRun(ctx context.Context, connector string) (string, error) {
 	s, err := e.state.ConnectorState(ctx, connector)
-	return s.BlockedRun, err
+	return e.blockedRun(ctx, s), err
 }
 
 // ConnectorState returns what the engine keeps of a connector: its
@@ -936,9 +988,17 @@ func promote(ctx context.Context, from, prev, to string, p *Prepared) error {
 	for i, t := range slices.Concat(p.EntityTypes, p.Associations) {
 		prevFile := filepath.Join(prev, t.Name+".prepared")
 		out := filepath.Join(stage, t.Name+".prepared")
-		if snapshotFile(t) == "" || (t.Delta && t.Snapshot == "") {
-			// Nothing prepared, or a delta the connector exported: the
-			// previous snapshot stays.
+		if t.Delta && t.Snapshot == "" {
+			// A delta the connector exported: the store no longer holds
+			// what the previous snapshot of the table says, and this
+			// run has no snapshot of it. The table has none until a
+			// complete run (an incremental run from a snapshot of it
+			// then asks for one, ErrNoPrevious).
+			continue
+		}
+		if snapshotFile(t) == "" {
+			// Nothing prepared (the table was left out): the store
+			// still holds what the previous snapshot says.
 			if err := linkFile(prevFile, out); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
@@ -1066,3 +1126,16 @@ func (w warnings) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 func (w warnings) WithGroup(name string) slog.Handler { return warnings{w.Handler.WithGroup(name)} }
+
+// blockedRun returns the connector's blocked run: the one its state names,
+// if that run's record says it is blocked (a run stopped midway may have
+// left the state naming one that is not), or "".
+func (e *Engine) blockedRun(ctx context.Context, state ConnectorState) string {
+	if state.BlockedRun == "" {
+		return ""
+	}
+	if r, err := e.loadRun(ctx, state.BlockedRun); err == nil && r.State != Blocked {
+		return ""
+	}
+	return state.BlockedRun
+}

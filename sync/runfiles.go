@@ -117,8 +117,12 @@ func (e *Engine) keepSnapshot(ctx context.Context, connector, staged string) (st
 // pruneArtifacts deletes the artifacts of a connector that neither a run
 // record nor its state refers to any longer. The caller holds the
 // connector's lock, so that no PutDir of the connector is under way.
+//
+// Only an engine whose store keeps the state prunes them: an engine that
+// keeps its state in its work folder knows the runs of that folder only,
+// while other engines may share the artifact store.
 func (e *Engine) pruneArtifacts(ctx context.Context, connector string) error {
-	if e.opts.Artifacts == nil {
+	if _, shared := e.state.(StateStore); e.opts.Artifacts == nil || !shared {
 		return nil
 	}
 	runs, err := e.state.Runs(ctx, RunQuery{Connector: connector})
