@@ -16,12 +16,12 @@ func activateCommand(active bool) *command {
 		summary: "re-activate a connector: plan and run include it again",
 		detail: `
 The connector's state is kept where its runs keep theirs: in the store
-(--store, else the store this work folder's runs use, else the default
-store), or in the work folder for mem:.`,
+that plan and run use (--store, as for them), or in the work folder for
+mem:.`,
 		nargs: [2]int{1, 1},
 		setFlags: func(fs *flag.FlagSet, o *opts) {
 			flagConfig(fs, o, "")
-			fs.StringVar(&o.store, "store", "", "store `URL` that keeps the connector's state (default: the store of this work folder's runs, else $IDSYNC_STORE or sqlite:./idsync.db)")
+			fs.StringVar(&o.store, "store", "", "store `URL` that keeps the connector's state: the one plan and run use (default $IDSYNC_STORE or sqlite:./idsync.db)")
 			flagWork(fs, o)
 		},
 	}
@@ -31,12 +31,9 @@ store), or in the work folder for mem:.`,
 	}
 	c.run = func(cl *cli, o *opts, args []string) error {
 		name := args[0]
-		u := o.store
+		u := o.store // the store that plan and run use, with the same flags
 		if u == "" {
-			u = canonicalStoreURL(defaultStore())
-			if known := candidateStores(o); len(known) > 0 {
-				u = known[0]
-			}
+			u = defaultStore()
 		}
 		if err := checkStoreURL(u); err != nil {
 			return err
@@ -75,7 +72,7 @@ store), or in the work folder for mem:.`,
 		if active {
 			fmt.Fprintf(cl.stdout, "%s activated: plan and run include it.\n", name)
 		} else {
-			fmt.Fprintf(cl.stdout, "%s deactivated: plan and run skip it until 'idsync activate %s --work %s'.\n", name, name, shellQuote(o.work))
+			fmt.Fprintf(cl.stdout, "%s deactivated: plan and run skip it until 'idsync activate %s --work %s%s'.\n", name, name, shellQuote(o.work), storeFlag(o.store))
 		}
 		return nil
 	}
@@ -95,4 +92,12 @@ func knownConnector(ctx context.Context, engine *idsync.Engine, name string) boo
 		}
 	}
 	return false
+}
+
+// storeFlag is " --store URL" for a hint, or "" for the default store.
+func storeFlag(u string) string {
+	if u == "" {
+		return ""
+	}
+	return " --store " + shellQuote(redact(u))
 }

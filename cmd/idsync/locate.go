@@ -83,7 +83,9 @@ func candidateStores(o *opts) []string {
 			out = append(out, u)
 		}
 	}
-	add(os.Getenv("IDSYNC_STORE"))
+	if env := os.Getenv("IDSYNC_STORE"); env != "" && !isMem(strings.ToLower(env)) && storeExists(env) {
+		out = append(out, env) // its password, if any, is the real one
+	}
 	known := rememberedStores(o.work)
 	for i := len(known) - 1; i >= 0; i-- {
 		add(known[i])

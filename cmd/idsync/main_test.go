@@ -590,7 +590,7 @@ func TestActivate(t *testing.T) {
 	assert.Equal(t, "skipped", conns["HR"]["state"])
 	assert.Contains(t, conns["HR"]["reason"], "deactivated")
 	assert.Equal(t, "planned", conns["SAB"]["state"])
-	expect(t, dir, 0, "activate", "HR", "--work", work) // the work folder's store
+	expect(t, dir, 0, "activate", "HR", "--work", work, "--store", store) // the store plan and run use
 	r = expect(t, dir, 3, args("plan", flags(dir, "--input", filepath.Join(dir, "day1"), "--json"))...)
 	assert.Equal(t, "planned", connectors(t, decode(t, r.stdout))["HR"]["state"])
 }

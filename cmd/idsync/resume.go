@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -180,6 +181,10 @@ func (c *cli) runStore(cmd string, o *opts, f *foundRun) (*openedStore, error) {
 	}
 	if err := checkStoreURL(u); err != nil {
 		return nil, err
+	}
+	if !storeExists(u) {
+		// Never made by a resume: it cannot be the run's store.
+		return nil, &runElsewhereError{id: f.run.ID, store: redact(canonicalStoreURL(u)), where: cmp.Or(f.run.StoreName, "another store")}
 	}
 	s, err := openStore(c.ctx, u)
 	if err != nil {

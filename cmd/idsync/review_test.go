@@ -404,7 +404,7 @@ func TestDeactivateUnknown(t *testing.T) {
 
 	// A connector that ran is known: no warning.
 	expect(t, dir, 3, args("plan", flags(dir, "--input", "day1", "--connector", "HR"))...)
-	r = expect(t, dir, 0, "deactivate", "HR", "--work", "work")
+	r = expect(t, dir, 0, "deactivate", "HR", "--work", "work", "--store", "sqlite:"+filepath.Join(dir, "x.db"))
 	assert.Empty(t, r.stderr)
 }
 
@@ -542,4 +542,23 @@ func TestOtherWorkFolder(t *testing.T) {
 	r = expect(t, dir, 0, "show", id, "--work", "a") // the store of a's runs
 	assert.Contains(t, r.stdout, "SUCCEEDED")
 	assert.Contains(t, r.stdout, "Resumed by bob")
+}
+
+// TestResumeCreatesNoStore: a run recorded in the work folder (mem:) is
+// refused by a store that does not exist, which is not created.
+func TestResumeCreatesNoStore(t *testing.T) {
+	t.Parallel()
+	dir := sample(t)
+	id := runID(t, expect(t, dir, 3, "run", "--config", "idsync.yaml", "--input", "day1", "--connector", "HR", "--store", "mem:", "--work", "w", "--json"))
+	r := expect(t, dir, 4, "resume", id, "--work", "w", "--store", "sqlite:new.db")
+	assert.Contains(t, r.stderr, "stale plan")
+	assert.Contains(t, r.stderr, "mem:")
+	assert.NoFileExists(t, filepath.Join(dir, "new.db"))
+}
+
+func TestCanonicalFileURL(t *testing.T) {
+	abs, err := filepath.Abs("f.db")
+	require.NoError(t, err)
+	assert.Equal(t, "file:"+abs+"?mode=rwc", canonicalStoreURL("file:f.db?mode=rwc"))
+	assert.Equal(t, "file:/x/f.db", canonicalStoreURL("file:/x/f.db"))
 }

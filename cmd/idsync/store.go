@@ -58,6 +58,18 @@ func canonicalStoreURL(u string) string {
 			abs += "?" + query
 		}
 		return "sqlite:" + abs
+	case strings.HasPrefix(lower, "file:") && !strings.HasPrefix(lower, "file:/"):
+		// A relative SQLite URI: absolute, so that it names the same file
+		// from any folder.
+		p, query, hasQuery := strings.Cut(u[len("file:"):], "?")
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return u
+		}
+		if hasQuery {
+			abs += "?" + query
+		}
+		return "file:" + abs
 	case isMem(lower), strings.Contains(lower, "://"), strings.HasPrefix(lower, "file:"):
 		return u
 	}

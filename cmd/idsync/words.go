@@ -13,7 +13,7 @@ import (
 
 // packagePrefix matches a package prefix of the module's packages at the
 // start of a message or of a wrapped part of it (after ": " or "; ").
-var packagePrefix = regexp.MustCompile(`(^|: |; )(?:idsync|sync|sqlstore|memstore|storetest|entitytype|extract|extsort|flock|rec|threshold|connector|csvconn|xlsxconn|memconn|restconn): `)
+var packagePrefix = regexp.MustCompile(`(^|: |; )(?:idsync|sync|sqlstore|memstore|storetest|entitytype|extract|extsort|flock|rec|threshold|connector|csvconn|xlsxconn|memconn|restconn|blobartifacts): `)
 
 // cliWords are the library's words for its options, and the CLI's.
 var cliWords = strings.NewReplacer(
@@ -24,6 +24,8 @@ var cliWords = strings.NewReplacer(
 	"StopOnError", "--keep-going",
 	"WaitLock", "--wait",
 	"Options.WorkDir", "--work",
+	"(Options.Artifacts)", "(--artifacts URL)",
+	"Options.Artifacts", "--artifacts URL",
 	"run in complete mode", "run with --mode complete",
 )
 
