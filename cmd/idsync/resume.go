@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 
 	idsync "github.com/idsync/idsync/sync"
 )
@@ -71,6 +72,11 @@ func (c *cli) resume(o *opts, id string) error {
 		return err
 	}
 	defer store.close()
+	if store.sql != nil && !store.workState {
+		if err := os.MkdirAll(o.work, 0o755); err == nil {
+			rememberStore(o.work, store.name) // the hints printed next work from here
+		}
+	}
 	prog := c.newProgress(o)
 	engine := c.engineFor(store, o, prog, f.arts)
 	r, err := engine.Resume(c.ctx, id, o.review())
