@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/idsync/idsync/internal/ctxio"
 )
 
 // A folder stored by [PutDir] under a prefix p is two kinds of objects:
@@ -148,7 +150,7 @@ func hashFile(ctx context.Context, path string) (int64, string, error) {
 	}
 	defer file.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, ctxReader{ctx, file})
+	n, err := io.Copy(h, ctxio.Reader(ctx, file))
 	if err != nil {
 		return 0, "", err
 	}
@@ -330,7 +332,7 @@ func getObject(ctx context.Context, a Artifacts, prefix string, f dirFile, path 
 	}
 	defer out.Close()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), io.LimitReader(ctxReader{ctx, r}, f.Size+1))
+	n, err := io.Copy(io.MultiWriter(out, h), io.LimitReader(ctxio.Reader(ctx, r), f.Size+1))
 	if err != nil {
 		return err
 	}

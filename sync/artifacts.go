@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"unicode/utf8"
+
+	"github.com/idsync/idsync/internal/ctxio"
 )
 
 // Artifacts stores the engine's large artifacts (change sets, prepared
@@ -205,7 +207,7 @@ func (f *FolderArtifacts) Put(ctx context.Context, key string, r io.Reader) (err
 			_ = os.Remove(tmp.Name())
 		}
 	}()
-	if _, err := io.Copy(tmp, ctxReader{ctx, r}); err != nil {
+	if _, err := io.Copy(tmp, ctxio.Reader(ctx, r)); err != nil {
 		return err
 	}
 	if err := tmp.Sync(); err != nil {
@@ -234,19 +236,6 @@ func syncFolder(dir string) {
 		_ = d.Sync()
 		_ = d.Close()
 	}
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // Get implements [Artifacts.Get].

@@ -52,6 +52,8 @@ import (
 	"gocloud.dev/gcerrors"
 
 	idsync "github.com/idsync/idsync/sync"
+
+	"github.com/idsync/idsync/internal/ctxio"
 )
 
 // Bucket is an [idsync.Artifacts] in a Go CDK blob bucket. It is safe for
@@ -117,7 +119,7 @@ func (b *Bucket) Put(ctx context.Context, key string, r io.Reader) (err error) {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(w, ctxReader{ctx, r}); err != nil {
+	if _, err := io.Copy(w, ctxio.Reader(ctx, r)); err != nil {
 		cancel() // aborts the write: Close then stores nothing
 		_ = w.Close()
 		return err
@@ -128,19 +130,6 @@ func (b *Bucket) Put(ctx context.Context, key string, r io.Reader) (err error) {
 		return err
 	}
 	return w.Close()
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // Get implements [idsync.Artifacts.Get].
