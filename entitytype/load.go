@@ -498,10 +498,9 @@ func isKey(s string) bool {
 	return strings.HasSuffix(s, ":") || strings.Contains(s, ": ")
 }
 
-// brackets returns the number of flow brackets that s opens and does not
-// close, outside quotes.
-func brackets(s string) int {
-	n := 0
+// outsideQuotes calls fn with each byte of s and its index that is not
+// inside a YAML quoted scalar, until fn returns false.
+func outsideQuotes(s string, fn func(i int, c byte) bool) {
 	var quote byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -512,30 +511,39 @@ func brackets(s string) int {
 			}
 		case (c == '"' || c == '\'') && (i == 0 || strings.IndexByte(" :[{,", s[i-1]) >= 0):
 			quote = c
-		case c == '[' || c == '{':
-			n++
-		case c == ']' || c == '}':
-			n--
+		default:
+			if !fn(i, c) {
+				return
+			}
 		}
 	}
+}
+
+// brackets returns the number of flow brackets that s opens and does not
+// close, outside quotes.
+func brackets(s string) int {
+	n := 0
+	outsideQuotes(s, func(_ int, c byte) bool {
+		switch c {
+		case '[', '{':
+			n++
+		case ']', '}':
+			n--
+		}
+		return true
+	})
 	return n
 }
 
 // stripComment removes a trailing comment (" #...") outside quotes.
 func stripComment(s string) string {
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case (c == '"' || c == '\'') && (i == 0 || strings.IndexByte(" :[{,", s[i-1]) >= 0):
-			quote = c
-		case c == '#' && (i == 0 || s[i-1] == ' '):
-			return strings.TrimRight(s[:i], " ")
+	out := s
+	outsideQuotes(s, func(i int, c byte) bool {
+		if c == '#' && (i == 0 || s[i-1] == ' ') {
+			out = strings.TrimRight(s[:i], " ")
+			return false
 		}
-	}
-	return s
+		return true
+	})
+	return out
 }

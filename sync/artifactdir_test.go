@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -347,7 +348,10 @@ func TestArtifactPutDirRefuses(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "src")
 			writeFiles(t, dir, map[string][]byte{"f": []byte("f")})
 			if err := c.make(dir); err != nil {
-				t.Skip(err)
+				if runtime.GOOS == "windows" {
+					t.Skip(err) // no symbolic link, no backslash in a name
+				}
+				t.Fatal(err)
 			}
 			if ref, err := idsync.PutDir(ctx, a, "p", dir); err == nil {
 				t.Errorf("PutDir succeeded: %s", ref)

@@ -224,6 +224,15 @@ func (e *Engine) connDir(name string) string {
 	return filepath.Join(e.opts.WorkDir, "connectors", name)
 }
 
+// runDir is the folder of a run's files.
+func (e *Engine) runDir(id string) string { return filepath.Join(e.opts.WorkDir, "runs", id) }
+
+// snapshotDir is the folder of a connector's previous prepared snapshots
+// named name (a run ID, or their artifact's ref).
+func (e *Engine) snapshotDir(connector, name string) string {
+	return filepath.Join(e.connDir(connector), "snapshots", name)
+}
+
 // checkName refuses a connector name that is not a plain file name: the
 // engine keeps the connector's state in a folder of that name.
 func checkName(name string) error {
@@ -231,6 +240,26 @@ func checkName(name string) error {
 		return fmt.Errorf("idsync: connector name %q must be a plain name (no path separators, not . or ..)", name)
 	}
 	return nil
+}
+
+// lock takes the connector's lock (see tryLock); with Options.WaitLock, it
+// tries again, less and less often, while another run holds it.
+func (e *Engine) lock(ctx context.Context, name string) (func(), error) {
+	wait := 20 * time.Millisecond
+	for {
+		unlock, err := e.tryLock(ctx, name)
+		if err == nil || !e.opts.WaitLock || !errors.Is(err, ErrBusy) {
+			return unlock, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w; stopped waiting for it: %w", err, context.Cause(ctx))
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
 }
 
 // tryLock takes the connector's lock without waiting: always its lock
@@ -280,7 +309,7 @@ func (e *Engine) newRun(ctx context.Context, conn string, mode Mode) (*Run, erro
 		Connector: conn, Mode: mode, State: Running, Started: now,
 		StoreName: e.opts.StoreName, StoreID: storeID,
 	}
-	r.dir = filepath.Join(e.opts.WorkDir, "runs", r.ID)
+	r.dir = e.runDir(r.ID)
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("idsync: %w", err)
 	}
@@ -349,7 +378,7 @@ func (e *Engine) loadRun(ctx context.Context, id string) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.dir = filepath.Join(e.opts.WorkDir, "runs", r.ID)
+	r.dir = e.runDir(r.ID)
 	return r, nil
 }
 
@@ -364,7 +393,7 @@ func (e *Engine) Runs(ctx context.Context, q *RunQuery) ([]*Run, error) {
 		return nil, err
 	}
 	for _, r := range runs {
-		r.dir = filepath.Join(e.opts.WorkDir, "runs", r.ID)
+		r.dir = e.runDir(r.ID)
 		e.reap(ctx, r, false)
 	}
 	return runs, nil
@@ -630,13 +659,11 @@ func (e *Engine) dropChanges(r *Run) { os.RemoveAll(filepath.Join(r.dir, "change
 func (e *Engine) previousDir(ctx context.Context, name string, state ConnectorState) (string, error) {
 	switch {
 	case state.Previous == "":
-		// No snapshot describes the store (none kept, or it could not
-		// be trusted): Prepare finds none there.
-		return filepath.Join(e.connDir(name), "snapshots", "none"), nil
+		return "", nil // no snapshot describes the store: none kept, or it could not be trusted
 	case state.PreviousSnapshot == "":
 		return filepath.Join(e.connDir(name), "previous"), nil // a work folder of an earlier version
 	}
-	dir := filepath.Join(e.connDir(name), "snapshots", state.PreviousSnapshot)
+	dir := e.snapshotDir(name, state.PreviousSnapshot)
 	return dir, e.fetch(ctx, name, state.PreviousSnapshot, dir)
 }
 
@@ -650,19 +677,20 @@ func snapshotCursor(ext connector.Extraction) string {
 }
 
 // apply applies a change set and, on success, records the run as
-// succeeded, makes its prepared snapshots the previous ones and clears the
-// connector's blocked state (cancelling a blocked run that the run
-// supersedes) and its running run. The snapshots are staged first, in a folder of their own,
-// and the state points to them once the run has succeeded: with a
-// StateStore, all of this commits in the transaction of the changes. If
-// staging the snapshots fails, the run goes on without them (the next
-// incremental run then asks for a complete one), with a warning.
+// succeeded, makes its prepared snapshots the previous ones, and clears
+// the connector's blocked run (cancelling a blocked run that the run
+// supersedes) and its running run. The snapshots are staged first, in a
+// folder of their own, and the state points to them once the run has
+// succeeded: with a StateStore, all of this commits in the transaction of
+// the changes. If staging the snapshots fails, the run goes on without
+// them (the next incremental run then asks for a complete one), with a
+// warning.
 func (e *Engine) apply(ctx context.Context, run *Run, cs *ChangeSet, p *Prepared) error {
 	state, err := e.state.ConnectorState(ctx, run.Connector)
 	if err != nil {
 		return err
 	}
-	staged := filepath.Join(e.connDir(run.Connector), "snapshots", run.ID)
+	staged := e.snapshotDir(run.Connector, run.ID)
 	prev, err := e.previousDir(ctx, run.Connector, state)
 	if err == nil {
 		err = promote(ctx, filepath.Join(run.dir, preparedDir), prev, staged, p)
@@ -792,11 +820,10 @@ func (e *UnrecordedError) Unwrap() error { return e.Err }
 
 // pruneSnapshots removes the connector's snapshot folders but keep.
 func (e *Engine) pruneSnapshots(name, keep string) {
-	dir := filepath.Join(e.connDir(name), "snapshots")
-	ents, _ := os.ReadDir(dir)
+	ents, _ := os.ReadDir(e.snapshotDir(name, ""))
 	for _, d := range ents {
 		if d.Name() != keep {
-			os.RemoveAll(filepath.Join(dir, d.Name()))
+			os.RemoveAll(e.snapshotDir(name, d.Name()))
 		}
 	}
 	if keep != "" {
@@ -986,7 +1013,7 @@ func promote(ctx context.Context, from, prev, to string, p *Prepared) error {
 		return fmt.Errorf("idsync: %w", err)
 	}
 	for i, t := range slices.Concat(p.EntityTypes, p.Associations) {
-		prevFile := filepath.Join(prev, t.Name+".prepared")
+		prevFile := previousFile(prev, t.Name)
 		out := filepath.Join(stage, t.Name+".prepared")
 		if t.Delta && t.Snapshot == "" {
 			// A delta the connector exported: the store no longer holds
@@ -999,7 +1026,10 @@ func promote(ctx context.Context, from, prev, to string, p *Prepared) error {
 		if snapshotFile(t) == "" {
 			// Nothing prepared (the table was left out): the store
 			// still holds what the previous snapshot says.
-			if err := linkFile(prevFile, out); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if prevFile == "" || !fileExists(prevFile) {
+				continue
+			}
+			if err := linkFile(prevFile, out); err != nil {
 				return err
 			}
 			continue
@@ -1039,7 +1069,7 @@ func promote(ctx context.Context, from, prev, to string, p *Prepared) error {
 // keepProtected writes the new snapshot, plus the previous records of the
 // keys that keep says are protected and that the new snapshot lacks.
 func keepProtected(ctx context.Context, newFile, prevFile, out string, t *PreparedTable, keep func([]byte) bool) error {
-	if _, err := os.Stat(prevFile); errors.Is(err, os.ErrNotExist) {
+	if prevFile == "" || !fileExists(prevFile) {
 		return linkFile(newFile, out)
 	}
 	nw, err := preparedCursor(newFile)

@@ -492,8 +492,8 @@ func (p *preparer) checkKind(pt *PreparedTable, command string) error {
 	switch {
 	case command != "" && p.opts.Mode != Incremental:
 		return fmt.Errorf("%w: the table is a delta (command column %s), and a %s run needs a snapshot", ErrDeltaInComplete, command, p.opts.Mode)
-	case command == "" && p.opts.Mode == Incremental && p.opts.Previous != "":
-		if _, err := os.Stat(filepath.Join(p.opts.Previous, pt.Name+".prepared")); err != nil {
+	case command == "" && p.opts.Mode == Incremental:
+		if f := previousFile(p.opts.Previous, pt.Name); f == "" || !fileExists(f) {
 			return fmt.Errorf("%w: the table is a snapshot, and there is no previous snapshot of %s.%s to diff it against", ErrNoPrevious, p.model.Name, pt.Name)
 		}
 	}

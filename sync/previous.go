@@ -17,6 +17,21 @@ import (
 
 const preparedIndex = "prepared.json"
 
+// fileExists reports whether a file is at path.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// previousFile is the previous prepared snapshot of a table in the folder
+// dir of previous snapshots, or "" when there is no such folder (dir "").
+func previousFile(dir, table string) string {
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, table+".prepared")
+}
+
 // snapshotFile is the prepared snapshot of a table, which a delta computed
 // from the previous snapshot replaces as the table's File.
 func snapshotFile(t *PreparedTable) string {
@@ -112,9 +127,9 @@ func deltaFromPrevious(ctx context.Context, p *Prepared, prevDir string) error {
 		if t.Delta {
 			continue
 		}
-		prevPath := filepath.Join(prevDir, t.Name+".prepared")
-		if _, err := os.Stat(prevPath); errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%w: %s.%s has no previous prepared snapshot in %s", ErrNoPrevious, p.Connector, t.Name, prevDir)
+		prevPath := previousFile(prevDir, t.Name)
+		if _, err := os.Stat(prevPath); prevPath == "" || errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%w: %s.%s has no previous prepared snapshot", ErrNoPrevious, p.Connector, t.Name)
 		}
 		link := i >= len(p.EntityTypes)
 		var src, tgt *PreparedTable

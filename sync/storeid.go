@@ -2,9 +2,7 @@ package sync
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 )
 
 // StoreMismatchError refuses to resume a run in another store than the
@@ -61,24 +59,4 @@ func (e *Engine) checkStore(ctx context.Context, run *Run) error {
 		return err
 	}
 	return &StoreMismatchError{RunID: run.ID, Planned: run.StoreName, PlannedID: run.StoreID, Store: e.opts.StoreName, StoreID: id}
-}
-
-// lock takes the connector's lock (see tryLock); with Options.WaitLock, it
-// tries again, less and less often, while another run holds it.
-func (e *Engine) lock(ctx context.Context, name string) (func(), error) {
-	wait := 20 * time.Millisecond
-	for {
-		unlock, err := e.tryLock(ctx, name)
-		if err == nil || !e.opts.WaitLock || !errors.Is(err, ErrBusy) {
-			return unlock, err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%w; stopped waiting for it: %w", err, context.Cause(ctx))
-		case <-t.C:
-		}
-		wait = min(2*wait, time.Second)
-	}
 }
